@@ -1,0 +1,1 @@
+"""Public self-check tests, one module per lesson (lesson01.py, ...). Imported by course_lib.check."""

@@ -1,0 +1,79 @@
+"""Device choice, seeding, mixed precision and memory format, so one notebook runs on CUDA, MPS or CPU.
+
+- get_device: CUDA > MPS > CPU, overridable with COURSE_DEVICE=cpu|cuda|mps|cuda:1.
+- autocast / grad_scaler: torch.amp mixed precision (bf16 or fp16 on CUDA, fp16 on MPS, off on CPU).
+- prepare: move a model to the device, channels_last on CUDA where convolutions run faster in NHWC.
+"""
+import contextlib
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The best available device, or `prefer` / $COURSE_DEVICE if given."""
+    choice = prefer or os.environ.get("COURSE_DEVICE")
+    if choice:
+        device = torch.device(choice)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"COURSE_DEVICE={choice!r} but CUDA is not available here; unset it or use 'cpu'.")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError(f"COURSE_DEVICE={choice!r} but MPS is not available here; unset it or use 'cpu'.")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and torch (all devices) so a run can be repeated."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA and MPS
+
+
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for a device, or None where mixed precision does not pay off (CPU)."""
+    if os.environ.get("COURSE_AMP", "1") == "0":
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    return None
+
+
+def autocast(device: torch.device):
+    """`with autocast(device):` runs the forward pass in mixed precision where it helps."""
+    dtype = amp_dtype(device)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def grad_scaler(device: torch.device) -> torch.amp.GradScaler:
+    """Loss scaling is needed for fp16 only; a disabled scaler is a no-op otherwise."""
+    return torch.amp.GradScaler(device.type, enabled=amp_dtype(device) == torch.float16)
+
+
+def prepare(model: torch.nn.Module, device: torch.device, channels_last: bool | None = None) -> torch.nn.Module:
+    """Move `model` to `device`; use channels_last (NHWC) on CUDA unless told otherwise."""
+    if channels_last is None:
+        channels_last = device.type == "cuda"
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if channels_last else model
+
+
+def to_device(batch, device: torch.device):
+    """Move a tensor, or a tuple/list/dict of tensors, to `device`."""
+    if torch.is_tensor(batch):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch

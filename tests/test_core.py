@@ -1,0 +1,235 @@
+"""Unit tests for course_lib's core: data, device, checkpoints, training loop, self-checks, release."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+import course_lib
+from course_lib import selfcheck as chk
+from course_lib import checkpoint, data, device, loop, release
+
+
+# ---------------------------------------------------------------- data
+def test_mnist_is_the_real_mnist():
+    train, test = data.mnist(train=True), data.mnist(train=False)
+    assert len(train) == 60_000 and len(test) == 10_000
+    assert train.targets[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert test.targets[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert train.targets.bincount().tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert test.targets.bincount().tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert train.data.dtype == torch.uint8 and train.data.shape == (60_000, 28, 28)
+    image, label = train[0]
+    assert image.shape == (1, 28, 28) and image.dtype == torch.float32 and label == 5
+    assert torch.allclose(image[0], train.data[0].float() / 255)
+
+
+def test_mnist_missing_or_corrupt_gives_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    with pytest.raises(data.DataError, match="missing"):
+        data.mnist()
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data.MNIST_SHA256:
+        (raw / name).write_bytes(b"not mnist")
+    with pytest.raises(data.DataError, match="corrupt"):
+        data.mnist()
+
+
+def test_photos_split_is_fixed_real_and_disjoint():
+    train, val = data.photos("train"), data.photos("val")
+    assert set(train).isdisjoint(val) and len(train) >= 10 and len(val) >= 4
+    for im in list(train.values()) + list(val.values()):
+        assert im.dim() == 3 and im.shape[0] == 3 and im.dtype == torch.float32
+        assert 0 <= im.min() and im.max() <= 1 and im.std() > 0.02  # a photo, not a constant
+    with pytest.raises(ValueError):
+        data.photos("test")
+
+
+def test_image_folder_reads_images_and_rejects_bad_input(tmp_path):
+    from PIL import Image
+    with pytest.raises(data.DataError, match="does not exist"):
+        data.image_folder(tmp_path / "nope")
+    with pytest.raises(data.DataError, match="No images"):
+        data.image_folder(tmp_path)
+    Image.new("RGB", (10, 6), (255, 0, 0)).save(tmp_path / "a.png")
+    images = data.image_folder(tmp_path)
+    assert images["a"].shape == (3, 6, 10) and images["a"][0].min() == 1
+    (tmp_path / "b.png").write_bytes(b"garbage")
+    with pytest.raises(data.DataError, match="b.png"):
+        data.image_folder(tmp_path)
+
+
+# ---------------------------------------------------------------- device
+def test_device_choice_and_override(monkeypatch):
+    assert device.get_device().type in ("cpu", "cuda", "mps")
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert device.get_device() == torch.device("cpu")
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("COURSE_DEVICE", "cuda")
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            device.get_device()
+
+
+def test_amp_off_on_cpu_and_seeding_repeats():
+    cpu = torch.device("cpu")
+    assert device.amp_dtype(cpu) is None and not device.grad_scaler(cpu).is_enabled()
+    device.seed_everything(3)
+    a = torch.rand(3)
+    device.seed_everything(3)
+    assert torch.equal(a, torch.rand(3))
+    model = device.prepare(nn.Conv2d(3, 4, 3), cpu, channels_last=True)
+    assert model.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_fast_mode_pick():
+    assert course_lib.FAST  # the test suite runs in fast mode
+    assert course_lib.pick(full=10, fast=1) == 1
+
+
+# ---------------------------------------------------------------- checkpoints
+class Tiny(nn.Module):
+    def __init__(self, width: int = 4):
+        super().__init__()
+        self.fc = nn.Linear(3, width)
+
+
+Tiny.__module__ = "course_lib.tests_tiny"  # load_model only builds course_lib classes
+
+
+def test_checkpoint_roundtrip_and_metadata(tmp_path):
+    model = Tiny(4)
+    path = checkpoint.save_checkpoint(tmp_path / "t.pt", model, {"width": 4}, {"acc": 0.5})
+    other = Tiny(4)
+    meta = checkpoint.load_weights(other, path)
+    assert torch.equal(other.fc.weight, model.fc.weight)
+    assert meta["config"] == {"width": 4} and meta["metrics"] == {"acc": 0.5}
+    assert meta["course_lib_version"] == course_lib.__version__
+    assert not (tmp_path / "t.pt.tmp").exists()
+
+
+def test_checkpoint_errors_say_what_is_wrong(tmp_path):
+    with pytest.raises(checkpoint.CheckpointError, match="No checkpoint"):
+        checkpoint.load_weights(Tiny(), tmp_path / "missing.pt")
+    path = checkpoint.save_checkpoint(tmp_path / "t.pt", Tiny(4), {"width": 4})
+    with pytest.raises(checkpoint.CheckpointError, match="shape mismatches"):
+        checkpoint.load_weights(Tiny(5), path)
+    with pytest.raises(checkpoint.CheckpointError, match="holds a"):
+        checkpoint.load_weights(nn.Linear(3, 4), path)
+    (tmp_path / "cut.pt").write_bytes(path.read_bytes()[:100])
+    with pytest.raises(checkpoint.CheckpointError, match="not a readable checkpoint"):
+        checkpoint.load_weights(Tiny(4), tmp_path / "cut.pt")
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "plain.pt")
+    with pytest.raises(checkpoint.CheckpointError, match="not a course_lib checkpoint"):
+        checkpoint.load_weights(Tiny(4), tmp_path / "plain.pt")
+
+
+def test_checkpoint_refuses_code(tmp_path):
+    import pickle
+    payload = {"format": checkpoint.FORMAT, "evil": print}
+    with open(tmp_path / "evil.pt", "wb") as f:
+        pickle.dump(payload, f)
+    with pytest.raises(checkpoint.CheckpointError):
+        checkpoint.read_checkpoint(tmp_path / "evil.pt")
+
+
+# ---------------------------------------------------------------- training loop
+def test_fit_trains_and_records_history():
+    torch.manual_seed(0)
+    x = torch.randn(256, 2)
+    y = (x[:, 0] > 0).long()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32, shuffle=True)
+    model = nn.Linear(2, 2)
+    cpu = torch.device("cpu")
+    step = loop.supervised_step(model, torch.optim.SGD(model.parameters(), lr=0.5), nn.functional.cross_entropy, cpu)
+    seen = []
+    history = loop.fit(step, loader, epochs=3, device=cpu, max_steps=5,
+                       on_epoch_end=lambda epoch, h: seen.append(epoch))
+    assert seen == [0, 1, 2] and len(history["loss"]) == 3 and len(history["epoch_time"]) == 3
+    assert history["loss"][-1] < history["loss"][0]
+    assert loop.accuracy(model, loader, cpu) > 0.9
+
+
+# ---------------------------------------------------------------- self-checks
+@pytest.fixture
+def toy_exercise():
+    def reference(x):
+        return 2 * x
+    ex = chk.exercise("toy_double", reference, "double(x: tensor) -> tensor of the same shape")
+
+    @ex.test("doubles a tensor")
+    def _(fn):
+        x = torch.arange(4.0)
+        chk.expect(torch.equal(fn(x), 2 * x), "wrong values for a small tensor")
+    yield reference
+    del chk.EXERCISES["toy_double"]
+
+
+def test_check_passes_returns_student_object(toy_exercise, capsys):
+    mine = lambda x: x + x  # noqa: E731
+    assert chk.check("toy_double", mine) is mine
+    assert "[OK] toy_double: 1/1" in capsys.readouterr().out
+
+
+def test_check_failure_reports_without_expected_values_and_falls_back(toy_exercise, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT", "0")
+    wrong = lambda x: x * 3  # noqa: E731
+    assert chk.check("toy_double", wrong) is toy_exercise
+    out = capsys.readouterr().out
+    assert "[FAIL]" in out and "wrong values" in out and "reference" in out
+    assert "tensor(" not in out and "0., 2., 4." not in out
+
+
+def test_check_reports_student_exceptions(toy_exercise, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT", "0")
+    def broken(x):
+        return x.no_such_method()
+    chk.check("toy_double", broken)
+    assert "AttributeError" in capsys.readouterr().out
+
+
+def test_check_strict_raises_on_wrong_but_not_on_stub(toy_exercise, monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT", "1")
+    with pytest.raises(chk.CheckFailed):
+        chk.check("toy_double", lambda x: x)
+    def stub(x):
+        raise NotImplementedError
+    assert chk.check("toy_double", stub) is toy_exercise
+
+
+def test_every_exercise_has_tests_and_a_contract():
+    exercises = chk.load_all()
+    for ex in exercises.values():
+        assert ex.tests and ex.contract and callable(ex.reference), ex.id
+
+
+# ---------------------------------------------------------------- notebooks
+def test_student_notebooks_are_up_to_date():
+    stale = release.build(check_only=True)
+    assert not stale, f"stale: {stale}; run `make notebooks` and commit"
+
+
+def test_strip_solution_keeps_indentation_and_rejects_unbalanced_markers():
+    src = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    assert release.strip_solution(src, "e") == 'def f(x):\n    raise NotImplementedError("Exercise e: write your code here")'
+    with pytest.raises(ValueError):
+        release.strip_solution("### BEGIN SOLUTION\nx = 1\n", "e")
+
+
+def test_every_notebook_follows_the_format():
+    import nbformat
+    for folder in ("solutions", "notebooks"):
+        for path in sorted((release.ROOT / folder).glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            assert "setup" in nb.cells[1].metadata.get("tags", []), path
+            assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{path} has outputs"
+            if folder == "notebooks":
+                assert release.BEGIN not in nb.cells and all(release.BEGIN not in c.source for c in nb.cells)
+
+
+def test_release_cli_check_mode():
+    proc = subprocess.run([sys.executable, "-m", "course_lib.release", "--check"], capture_output=True, text=True,
+                          cwd=release.ROOT, env={**os.environ})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
