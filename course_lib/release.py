@@ -136,16 +136,45 @@ def dumps(nb) -> str:
     return nbformat.writes(nb) + "\n"
 
 
+def title(nb) -> str:
+    """A lesson's title: the first Markdown heading after the badge."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+            return cell.source.lstrip().splitlines()[0].lstrip("# ").strip()
+    return "(untitled)"
+
+
+def readme_table(lessons: list) -> str:
+    rows = ["| # | lesson | student notebook | solution | Colab |", "|---|---|---|---|---|"]
+    for name, nb in lessons:
+        rows.append(f"| {name[:2]} | {title(nb)} | [notebooks/{name}](notebooks/{name}) | "
+                    f"[solutions/{name}](solutions/{name}) | {badge_source(name)} |")
+    return "\n".join(rows)
+
+
+def with_table(readme: str, table: str) -> str:
+    """README.md with the lesson table between its two marker comments replaced."""
+    start, end = "<!-- lessons:start -->", "<!-- lessons:end -->"
+    if start not in readme or end not in readme:
+        return readme
+    head, rest = readme.split(start, 1)
+    return f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}"
+
+
 def build(check_only: bool = False) -> list[Path]:
-    """Regenerate notebooks/ (and normalise solutions/); return the files that changed (or would)."""
+    """Regenerate notebooks/, the README's lesson table (and normalise solutions/); return what changed."""
     stale = []
     sources = sorted((ROOT / "solutions").glob("*.ipynb"))
-    wanted = {}
+    wanted, lessons = {}, []
     for path in sources:
         nb = nbformat.read(path, as_version=4)
         normalize(nb, path.name)
+        lessons.append((path.name, nb))
         wanted[path] = dumps(nb)
         wanted[ROOT / "notebooks" / path.name] = dumps(student_version(nb))
+    readme = ROOT / "README.md"
+    if readme.exists():
+        wanted[readme] = with_table(readme.read_text(), readme_table(lessons))
     for path, text in wanted.items():
         if not path.exists() or path.read_text() != text:
             stale.append(path)
