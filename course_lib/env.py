@@ -18,8 +18,11 @@ def pick(full, fast):
 
 
 def data_dir() -> Path:
-    """The course's data folder: $COURSE_DATA if set, else data/ beside course_lib in the repository."""
-    return Path(os.environ.get("COURSE_DATA", PACKAGE_DIR.parent / "data")).expanduser()
+    """The course's data folder: $COURSE_DATA, else data/ in the repository, else the copy in an installed wheel."""
+    if "COURSE_DATA" in os.environ:
+        return Path(os.environ["COURSE_DATA"]).expanduser()
+    repo = PACKAGE_DIR.parent / "data"
+    return repo if (repo / "MNIST").is_dir() else PACKAGE_DIR / "_data"
 
 
 def cache_dir() -> Path:
