@@ -26,8 +26,15 @@ def class_path(model: torch.nn.Module) -> str:
 
 
 def save_checkpoint(path, model: torch.nn.Module, config: dict, metrics: dict | None = None) -> Path:
-    """Write `model`'s weights and metadata to `path` atomically (a crash never leaves half a file)."""
-    path = Path(path)
+    """Write `model`'s weights and metadata to `path` atomically (a crash never leaves half a file).
+
+    Under torchrun only rank 0 writes, and a DistributedDataParallel wrapper is saved as the plain model.
+    """
+    from . import distributed
+
+    path, model = Path(path), distributed.unwrap(model)
+    if not distributed.is_main():
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,

@@ -11,6 +11,7 @@ from collections import defaultdict
 import torch
 from tqdm.auto import tqdm
 
+from . import distributed
 from .device import autocast, grad_scaler, to_device
 
 
@@ -29,8 +30,8 @@ def progress_enabled() -> bool:
     """Progress bars everywhere but in non-interactive runs, unless COURSE_PROGRESS says otherwise."""
     setting = os.environ.get("COURSE_PROGRESS")
     if setting is not None:
-        return setting != "0"
-    return sys.stderr.isatty() or "ipykernel" in sys.modules
+        return setting != "0" and distributed.is_main()
+    return (sys.stderr.isatty() or "ipykernel" in sys.modules) and distributed.is_main()
 
 
 def fit(step, loader, epochs: int, device: torch.device, *, max_steps: int | None = None,
@@ -57,12 +58,13 @@ def fit(step, loader, epochs: int, device: torch.device, *, max_steps: int | Non
             if i % 20 == 0:  # reading a value waits for the GPU: do it rarely
                 bar.set_postfix({k: f"{float(v) / count:.4f}" for k, v in sums.items()})
         bar.close()
-        history.log(**{k: float(v) / max(count, 1) for k, v in sums.items()},
+        history.log(**{k: distributed.mean(float(v) / max(count, 1)) for k, v in sums.items()},
                     epoch_time=time.perf_counter() - start)
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
-        summary = ", ".join(f"{k} {v:.4f}" for k, v in history.last().items())
-        print(f"{desc} epoch {epoch + 1}/{epochs}: {summary}")
+        if distributed.is_main():
+            summary = ", ".join(f"{k} {v:.4f}" for k, v in history.last().items())
+            print(f"{desc} epoch {epoch + 1}/{epochs}: {summary}")
     return history
 
 
