@@ -24,9 +24,12 @@ def usage() -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in RECIPES:
+    if not argv or argv[0] in ("-h", "--help"):
         print(usage())
-        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+        return 0
+    if argv[0] not in RECIPES:
+        print(f"unknown recipe {argv[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
     module = importlib.import_module(RECIPES[argv[0]][0])
     return module.train_main([argv[0], *argv[1:]]) or 0
 

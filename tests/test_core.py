@@ -233,3 +233,20 @@ def test_release_cli_check_mode():
     proc = subprocess.run([sys.executable, "-m", "course_lib.release", "--check"], capture_output=True, text=True,
                           cwd=release.ROOT, env={**os.environ})
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_readme_lesson_table_is_generated_from_the_repository_setting():
+    table = release.readme_table([])
+    assert table.startswith("| # | lesson |")
+    readme = "intro\n<!-- lessons:start -->\nold\n<!-- lessons:end -->\noutro"
+    assert release.with_table(readme, "NEW") == "intro\n<!-- lessons:start -->\nNEW\n<!-- lessons:end -->\noutro"
+    assert release.colab_url("01_x.ipynb").startswith("https://colab.research.google.com/github/")
+    assert release.repository_url().removeprefix("https://github.com/") in release.colab_url("01_x.ipynb")
+
+
+@pytest.mark.parametrize("module", ["course_lib.train", "course_lib.benchmark"])
+def test_command_line_help(module):
+    proc = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "course_lib" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", module, "no-such-thing"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "no-such-thing" in bad.stderr
