@@ -23,7 +23,7 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/
 
 test: setup
-	COURSE_FAST=1 COURSE_STRICT=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
+	COURSE_FAST=1 COURSE_STRICT=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
 
 notebooks: setup
 	$(BIN)/python -m course_lib.release
