@@ -8,8 +8,6 @@ Convention of the papers (SRCNN, VDSR, EDSR, SRGAN, ...): convert to Y of ITU-R 
          C1 = (0.01 L)^2, C2 = (0.03 L)^2                       (Wang, Bovik, Sheikh, Simoncelli, IEEE TIP 2004)
 SSIM is computed on "valid" windows only (no padding), like Wang's `ssim_index.m` and scikit-image.
 """
-import math
-
 import torch
 import torch.nn.functional as F
 
@@ -27,6 +25,26 @@ def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
     r, g, b = x.unbind(dim=-3)
     y = Y_OFFSET + Y_COEFFS[0] * r + Y_COEFFS[1] * g + Y_COEFFS[2] * b
     return (y / 255.0).unsqueeze(-3)
+
+
+# The full BT.601 transform (MATLAB rgb2ycbcr / ycbcr2rgb), for models that work on Y only (SRCNN, ESPCN):
+# they super-resolve Y, and Cb, Cr come from the bicubic image.
+YCBCR_MATRIX = torch.tensor([[65.481, 128.553, 24.966],
+                             [-37.797, -74.203, 112.0],
+                             [112.0, -93.786, -18.214]], dtype=torch.float64)
+YCBCR_OFFSET = torch.tensor([16.0, 128.0, 128.0], dtype=torch.float64)
+
+
+def rgb_to_ycbcr(x: torch.Tensor) -> torch.Tensor:
+    """(..., 3, H, W) RGB in [0,1] -> BT.601 YCbCr / 255 (channel 0 is `rgb_to_y`)."""
+    m, offset = YCBCR_MATRIX.to(x), YCBCR_OFFSET.to(x)
+    return (torch.einsum("ij,...jhw->...ihw", m, x) + offset[:, None, None]) / 255.0
+
+
+def ycbcr_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of `rgb_to_ycbcr` (not clamped)."""
+    m_inv, offset = torch.linalg.inv(YCBCR_MATRIX).to(x), YCBCR_OFFSET.to(x)
+    return torch.einsum("ij,...jhw->...ihw", m_inv, x * 255.0 - offset[:, None, None])
 
 
 def _as_batch(a: torch.Tensor, b: torch.Tensor, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,8 +125,3 @@ def sr_scores(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> dict:
     if hr.shape[-3] == 3:
         hr = rgb_to_y(hr)
     return {"psnr": psnr(sr, hr, crop=scale), "ssim": ssim(sr, hr, crop=scale)}
-
-
-def mse_to_psnr(mse: float, data_range: float = 1.0) -> float:
-    """PSNR in dB of a given mean squared error."""
-    return math.inf if mse == 0 else 10 * math.log10(data_range**2 / mse)
