@@ -1,0 +1,114 @@
+"""Hidden tests of lesson 06: each exercise passes on the solution, fails on the stub and on plausible mistakes."""
+import ast
+
+import nbformat
+import torch
+
+from course_lib.release import CHECK_CALL, import_lines
+from course_lib.selfcheck import TODO, run_checks
+from exercises import ROOT
+from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+
+NB = "06_sr_problem_and_metrics.ipynb"
+
+
+def _stub_by_grade_id(exercise_id):
+    """The student's exercise object, found by its nbgrader grade_id (the stub has no solution markers)."""
+    nb = nbformat.read(ROOT / "notebooks" / NB, as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == exercise_id)
+    namespace = {}
+    exec(import_lines(nb), namespace)
+    exec(nb.cells[index].source, namespace)
+    check_cell = next(c for c in nb.cells[index + 1:] if (m := CHECK_CALL.search(c.source)) and m.group(1) == exercise_id)
+    call = next(n for n in ast.walk(ast.parse(check_cell.source)) if isinstance(n, ast.Call)
+                and getattr(n.func, "id", None) == "check")
+    return eval(ast.unparse(call.args[1]), namespace)
+
+
+def stub_fails(exercise_id):
+    try:
+        assert_stub_fails(NB, exercise_id)
+    except KeyError:  # tests/exercises.py looks for solution markers, which the student notebook no longer has
+        results = run_checks(exercise_id, _stub_by_grade_id(exercise_id))
+        assert results and all(r.status == TODO for r in results), [(r.test, r.status) for r in results]
+
+
+# ---------------------------------------------------------------- l06_rgb_to_y
+def test_rgb_to_y_solution_passes_and_stub_fails():
+    assert_solution_passes(NB, "l06_rgb_to_y")
+    stub_fails("l06_rgb_to_y")
+
+
+def y_without_offset(x):
+    r, g, b = x.unbind(-3)
+    return ((65.481 * r + 128.553 * g + 24.966 * b) / 255).unsqueeze(-3)
+
+
+def y_bt709(x):  # HDTV coefficients instead of BT.601
+    r, g, b = x.unbind(-3)
+    return ((16 + 219 * (0.2126 * r + 0.7152 * g + 0.0722 * b)) / 255).unsqueeze(-3)
+
+
+def y_full_range(x):  # JPEG / kornia YCbCr: Y in [0, 1], no studio range
+    r, g, b = x.unbind(-3)
+    return (0.299 * r + 0.587 * g + 0.114 * b).unsqueeze(-3)
+
+
+def y_drops_channel_axis(x):
+    r, g, b = x.unbind(-3)
+    return (16 + 65.481 * r + 128.553 * g + 24.966 * b) / 255
+
+
+def test_rgb_to_y_wrong_implementations_fail():
+    assert_wrong_fails("l06_rgb_to_y", y_without_offset, because="black and white")
+    assert_wrong_fails("l06_rgb_to_y", y_bt709, because="coefficients")
+    assert_wrong_fails("l06_rgb_to_y", y_full_range, because="black and white")
+    assert_wrong_fails("l06_rgb_to_y", y_drops_channel_axis, because="shape")
+
+
+# ---------------------------------------------------------------- l06_psnr
+def test_psnr_solution_passes_and_stub_fails():
+    assert_solution_passes(NB, "l06_psnr")
+    stub_fails("l06_psnr")
+
+
+def _batch(a, b, crop):
+    if crop:
+        a, b = a[..., crop:-crop, crop:-crop], b[..., crop:-crop, crop:-crop]
+    return (a[None], b[None]) if a.dim() == 3 else (a, b)
+
+
+def psnr_range_255(a, b, crop=0, data_range=1.0):  # the 8-bit peak on [0,1] images
+    a, b = _batch(a, b, crop)
+    mse = (a - b).pow(2).flatten(1).mean(1)
+    return (10 * torch.log10(255.0**2 / mse)).mean().item()
+
+
+def psnr_mean_of_log(a, b, crop=0, data_range=1.0):  # log per pixel, then average
+    a, b = _batch(a, b, crop)
+    return (10 * torch.log10(data_range**2 / (a - b).pow(2))).flatten(1).mean(1).mean().item()
+
+
+def psnr_no_crop(a, b, crop=0, data_range=1.0):
+    a, b = _batch(a, b, 0)
+    mse = (a - b).pow(2).flatten(1).mean(1)
+    return (10 * torch.log10(data_range**2 / mse)).mean().item()
+
+
+def psnr_pooled_batch(a, b, crop=0, data_range=1.0):  # PSNR of the pooled MSE, not the mean PSNR
+    a, b = _batch(a, b, crop)
+    return (10 * torch.log10(data_range**2 / (a - b).pow(2).mean())).item()
+
+
+def psnr_crop_one_side(a, b, crop=0, data_range=1.0):
+    if crop:
+        a, b = a[..., crop:, crop:], b[..., crop:, crop:]
+    return psnr_no_crop(a, b, 0, data_range)
+
+
+def test_psnr_wrong_implementations_fail():
+    assert_wrong_fails("l06_psnr", psnr_range_255, because="data_range")
+    assert_wrong_fails("l06_psnr", psnr_mean_of_log, because="MSE")
+    assert_wrong_fails("l06_psnr", psnr_no_crop, because="crop")
+    assert_wrong_fails("l06_psnr", psnr_crop_one_side, because="crop")
+    assert_wrong_fails("l06_psnr", psnr_pooled_batch, because="per-image")
