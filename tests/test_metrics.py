@@ -46,6 +46,13 @@ def test_resize_matrix_hand_computed_matlab_weights():
     assert torch.allclose(out.flatten(), torch.tensor([1.4609375, 3.5390625], dtype=torch.float64))
 
 
+def test_matches_octave_imresize_without_antialiasing():
+    # Octave/MATLAB: imresize(transpose(reshape(0:15, 4, 4)), 0.5, 'bicubic', 'AntiAliasing', false)
+    img = torch.arange(16, dtype=torch.float64).view(1, 4, 4)
+    expected = torch.tensor([[2.1875, 4.3125], [10.6875, 12.8125]], dtype=torch.float64)
+    assert torch.allclose(degrade.imresize(img, 0.5, antialias=False)[0], expected, atol=1e-12)
+
+
 @pytest.mark.parametrize("scale", [2, 3, 4, 1 / 2, 1 / 3, 1 / 4, 0.75, 1.5])
 def test_rows_sum_to_one_and_constants_stay_constant(scale):
     W = degrade.resize_matrix(37, scale)
