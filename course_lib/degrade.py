@@ -67,7 +67,7 @@ def imresize(x: torch.Tensor, scale: float, antialias: bool = True) -> torch.Ten
     Output size is (ceil(H*scale), ceil(W*scale)). Values are NOT clamped: bicubic overshoots a little
     past [0,1] at sharp edges; clamp (and quantise) yourself when you want a saved image, as `make_lr` does.
     MATLAB on uint8 input also rounds to uint8 between the two axes; we stay in float throughout, which
-    changes PSNR by about 0.01 dB.
+    changes the bicubic baseline's PSNR by less than 0.01 dB (measured in lesson 06).
     """
     if not torch.is_tensor(x) or not x.is_floating_point():
         raise TypeError("imresize expects a float tensor in [0,1] (C,H,W) or (B,C,H,W); "

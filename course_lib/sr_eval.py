@@ -6,8 +6,9 @@
 
 Protocol (lesson 06): HR is mod-cropped to a multiple of the scale, LR = MATLAB-bicubic downscaling saved as
 8-bit (`degrade.make_lr`), the model's output is scored on Y (BT.601) with a border crop of `scale` pixels
-(`metrics.sr_scores`). With Set5 the bicubic rows reproduce the published 33.66 / 30.39 / 28.42 dB at x2/x3/x4
-(within about 0.02 dB: MATLAB rounds to 8 bits between its two resize passes, we do not).
+(`metrics.sr_scores`). Pointed at Set5, the bicubic rows should give the published 33.66 / 30.39 / 28.42 dB at
+x2/x3/x4 (Set5 is not bundled, so this is not run here; on the bundled photos the papers' MATLAB variants, uint8
+rounding between the resize passes or SRCNN's Y-first script, differ from this protocol by <= 0.01 dB, lesson 06).
 
 A model is any course_lib checkpoint (`checkpoint.load_model`). The convention of the course's SR models:
 `model.scale` (its factor), `model.channels` (1: works on Y, 3: RGB), and `upsample_first = True` for models
