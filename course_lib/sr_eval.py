@@ -21,6 +21,7 @@ import time
 import torch
 
 from . import checkpoint, data
+from .device import get_device
 from .degrade import make_lr, mod_crop, upsample
 from .metrics import rgb_to_y, rgb_to_ycbcr, sr_scores, ycbcr_to_rgb
 
@@ -86,6 +87,9 @@ def evaluate(model, images: dict, scale: int) -> list[dict]:
     """Rows {"image", "psnr", "ssim", "seconds", "megapixels"}, one per HR image, then a "mean" row.
 
     images: {name: HR (3,H,W) in [0,1]} (e.g. `data.photos("val")` or `data.image_folder(path)`).
+    "seconds" is the time `super_resolve` took; the "mean" row holds the mean scores and seconds and the
+    total megapixels (of the HR images). RGB outputs are scored after 8-bit quantisation of RGB, Y-only
+    outputs after quantisation of Y.
     """
     rows = []
     for name, hr in images.items():
@@ -130,12 +134,12 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", type=int, nargs="+", default=[2, 3, 4], help="scale factors (default 2 3 4)")
     parser.add_argument("--folder", help="a folder of HR images (Set5, Set14, ...); default: bundled validation photos")
     parser.add_argument("--crop", type=int, help="evaluate the central CROP x CROP part of each image only")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
+    parser.add_argument("--device", help="cpu, cuda or mps (default: the best available, or $COURSE_DEVICE)")
     args = parser.parse_args(argv)
     try:
         images = data.image_folder(args.folder) if args.folder else data.photos("val")
-        model = load(args.model, args.device)
-    except (data.DataError, checkpoint.CheckpointError) as err:
+        model = load(args.model, get_device(args.device))
+    except (data.DataError, checkpoint.CheckpointError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     images = center_crop(images, args.crop)
@@ -156,19 +160,21 @@ def benchmark_main(argv) -> None:
     """`python -m course_lib.benchmark sr`: every shipped SR model vs bicubic on the validation photos."""
     parser = argparse.ArgumentParser(prog="sr benchmark")
     parser.add_argument("--crop", type=int, help="central crop of each validation photo (quick runs)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", help="default: the best available, or $COURSE_DEVICE")
     args = parser.parse_args(argv)
+    device = get_device(args.device)
     images = center_crop(data.photos("val"), args.crop)
     entries, missing = [], []
     for name in SHIPPED:
         try:
-            entries.append((name, load(name, args.device)))
+            entries.append((name, load(name, device)))
         except checkpoint.CheckpointError:
             missing.append(name)
-    scales = sorted({getattr(m, "scale", 0) for _, m in entries} | {3, 4})
-    entries = [(f"bicubic_x{s}", "bicubic", s) for s in scales] + [(n, m, m.scale) for n, m in entries]
+    entries = [(name, model, getattr(model, "scale", int(name.rsplit("_x", 1)[1]))) for name, model in entries]
+    scales = sorted({scale for _, _, scale in entries} | {3, 4})
+    entries = [(f"bicubic_x{s}", "bicubic", s) for s in scales] + entries
     print(f"validation photos: {', '.join(images)}" + (f" (central {args.crop}px crops)" if args.crop else ""))
-    print(f"{'model':<14} {'scale':>5} {'Y-PSNR':>8} {'SSIM':>7} {'s/MP':>8}   (time per output megapixel, {args.device})")
+    print(f"{'model':<14} {'scale':>5} {'Y-PSNR':>8} {'SSIM':>7} {'s/MP':>8}   (time per output megapixel, {device})")
     for name, model, scale in entries:
         evaluate(model, center_crop(images, 64), scale)  # warm-up
         mean = evaluate(model, images, scale)[-1]
