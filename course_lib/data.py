@@ -144,7 +144,7 @@ def image_folder(path) -> dict[str, torch.Tensor]:
     for file in files:
         try:
             with Image.open(file) as im:
-                images[file.stem] = to_tensor(np.asarray(im.convert("RGB")))
+                images[file.stem] = to_tensor(np.array(im.convert("RGB")))
         except (UnidentifiedImageError, OSError) as err:
             raise DataError(f"{file} is not a readable image ({err}). Remove or replace it.") from err
     return images

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.release import CHECK_CALL, exercise_cells, import_lines
+from course_lib.release import CHECK_CALL, import_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def load(notebook: str, exercise_id: str, folder: str = "solutions"):
     nb = nbformat.read(ROOT / folder / notebook, as_version=4)
-    cells = {eid: i for i, eid in exercise_cells(nb)}
+    cells = {c.metadata["nbgrader"]["grade_id"]: i for i, c in enumerate(nb.cells)
+             if c.metadata.get("nbgrader", {}).get("solution")}  # set by course_lib.release in both versions
     if exercise_id not in cells:
         raise KeyError(f"{folder}/{notebook} has no exercise {exercise_id!r} (found {sorted(cells)})")
     namespace: dict = {}
