@@ -1,10 +1,10 @@
 """A small CNN that classifies MNIST digits (lesson 02), and the recipe that trains the shipped one.
 
-The network is a LeNet-style stack (LeCun et al. 1998) with batch norm (Ioffe & Szegedy 2015) and global
-average pooling (Lin et al. 2014): three 3x3 conv blocks, then one linear layer.
+The network is a LeNet-style stack (LeCun et al. 1998) with batch norm (Ioffe & Szegedy 2015): three
+3x3 conv -> batch norm -> ReLU -> max-pool blocks, a linear layer to 128 features, a linear head.
 
-    features(x): (B,1,28,28) in [0,1] -> (B, 128)   the penultimate activations, after ReLU + average pooling,
-                                                    the role Inception's pool3 plays for FID / Inception Score
+    features(x): (B,1,28,28) in [0,1] -> (B, 128)   the penultimate activations (after ReLU): the role
+                                                    Inception's pool3 features play for FID / Inception Score
     forward(x)  = head(features(x)) -> (B, 10)      logits (no softmax: F.cross_entropy takes logits)
 
 Lessons 03-05 load the shipped checkpoint with `course_lib.checkpoint.load_model("mnist_cnn")` and use
@@ -76,7 +76,7 @@ def make_augment(degrees: float = 10.0, translate: float = 0.1, scale=(0.9, 1.1)
 
 # ---------------------------------------------------------------- the recipe behind the shipped checkpoint
 MODEL_CONFIG = dict(width=32, feature_dim=128, num_classes=10, dropout=0.1)
-FULL = dict(epochs=6, batch_size=128, lr=3e-3, weight_decay=5e-4, n_train=None, n_test=None, augment=True)
+FULL = dict(epochs=6, batch_size=128, lr=3e-3, warmup=0.3, weight_decay=5e-4, n_train=None, n_test=None, augment=True)
 FAST = dict(epochs=1, batch_size=64, lr=1e-2, warmup=0.1, weight_decay=5e-4, n_train=12_800, n_test=2_000,
             augment=False)  # 200 steps
 
@@ -105,7 +105,7 @@ def train(config: dict, device: torch.device, seed: int = 0):
     model = distributed.wrap(prepare(MnistCNN(**MODEL_CONFIG), device), device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config["lr"], epochs=config["epochs"],
-                                                   steps_per_epoch=len(loader), pct_start=config.get("warmup", 0.3))
+                                                   steps_per_epoch=len(loader), pct_start=config["warmup"])
     step = loop.supervised_step(model, optimizer, F.cross_entropy, device)
     augment = make_augment().to(device) if config["augment"] else nn.Identity()
 
@@ -128,6 +128,7 @@ def train_main(argv=None) -> int:
                                      description="Train MnistCNN on MNIST and save it with its test accuracy.")
     parser.add_argument("--fast", action="store_true", default=env.FAST,
                         help="quick run on a subset (default under COURSE_FAST=1); writes to a temp file unless --out")
+    parser.add_argument("--full", dest="fast", action="store_false", help="full run even under COURSE_FAST=1")
     parser.add_argument("--out", type=Path, default=None, help=f"checkpoint path (default {CHECKPOINT})")
     parser.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
     parser.add_argument("--seed", type=int, default=0)
@@ -159,20 +160,24 @@ def benchmark_main(argv=None) -> int:
     model, meta = load_model("mnist_cnn", device)
     images, labels = data.mnist_tensors(train=False)
     acc, preds = evaluate(model, images, labels, device)
-    print(f"checkpoint course_lib/checkpoints/mnist_cnn.pt ({CHECKPOINT.stat().st_size / 1e6:.2f} MB, "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters), recipe {meta['metrics'].get('recipe')}")
-    print(f"{'metric':<28}{'value':>10}")
-    print(f"{'test accuracy (10,000)':<28}{acc:>10.4f}")
-    for digit in range(10):
-        mask = labels == digit
-        print(f"{f'  digit {digit} ({int(mask.sum())})':<28}{(preds[mask] == digit).float().mean().item():>10.4f}")
     x = images[:512].to(device)
     with torch.no_grad(), autocast(device):
         model(x)  # warm-up
         runs, start = 5, time.perf_counter()
         for _ in range(runs):
-            model(x).argmax(1).cpu()
+            model(x).argmax(1).cpu()  # .cpu() waits for the device to finish
         seconds = time.perf_counter() - start
-    print(f"{f'inference images/s ({device}, batch 512, {torch.get_num_threads()} threads)':<28} "
-          f"{runs * len(x) / seconds:>10.0f}")
+    m = meta["metrics"]
+    print(f"course_lib/checkpoints/mnist_cnn.pt: {CHECKPOINT.stat().st_size / 1e6:.2f} MB, "
+          f"{sum(p.numel() for p in model.parameters()):,} parameters, trained {m.get('train_seconds')} s on "
+          f"{m.get('device')} with {m.get('recipe')}")
+    rows = [("test accuracy (10,000 images)", f"{acc:.4f}")]
+    rows += [(f"  digit {d} ({int((labels == d).sum())} images)", f"{(preds[labels == d] == d).float().mean():.4f}")
+             for d in range(10)]
+    rows.append((f"inference images/s ({device}, batch 512, {torch.get_num_threads()} threads)",
+                 f"{runs * len(x) / seconds:.0f}"))
+    width = max(len(name) for name, _ in rows)
+    print(f"{'metric':<{width}}  {'value':>8}")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value:>8}")
     return 0

@@ -208,4 +208,4 @@ def test_augment_reference_keeps_digits_and_range():
 def test_benchmark_prints_the_table(capsys):
     assert classifier.benchmark_main([]) == 0
     text = capsys.readouterr().out
-    assert "test accuracy (10,000)" in text and "digit 9" in text and "images/s" in text
+    assert "test accuracy (10,000 images)" in text and "digit 9" in text and "images/s" in text
