@@ -19,10 +19,15 @@ def _build(cls) -> nn.Module:
     return model
 
 
-def _digits(n: int = 8) -> torch.Tensor:
-    """A few real MNIST test digits, (n,1,28,28) in [0,1]."""
+@functools.lru_cache(maxsize=1)
+def _test_digits() -> torch.Tensor:
     from ..data import mnist_tensors
-    return mnist_tensors(train=False, n=n)[0]
+    return mnist_tensors(train=False, n=300)[0]
+
+
+def _digits(n: int = 8) -> torch.Tensor:
+    """The first n (<= 300) real MNIST test digits, (n,1,28,28) in [0,1]."""
+    return _test_digits()[:n].clone()
 
 
 # ---------------------------------------------------------------- l02_model
