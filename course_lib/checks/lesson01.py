@@ -1,0 +1,105 @@
+"""Public self-checks of lesson 01 (images as tensors, convolution from scratch, pooling)."""
+import torch
+import torch.nn.functional as F
+
+from ..conv import conv2d, maxpool2d
+from ..selfcheck import exercise, expect
+
+
+def _close(a, b, tol=1e-4) -> bool:
+    return torch.is_tensor(a) and a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=tol, rtol=tol)
+
+
+# ---------------------------------------------------------------- l01_conv2d
+c_ex = exercise("l01_conv2d", conv2d,
+                "conv2d(x (N,C,H,W) float, weight (O,C,kH,kW), bias (O,) or None, stride=1, padding=0) -> "
+                "(N,O,H',W') cross-correlation as F.conv2d defines it, without F.conv2d/unfold/nn.Conv2d")
+
+
+def _compare(fn, x, w, b=None, stride=1, padding=0):
+    out = fn(x, w, b, stride=stride, padding=padding)
+    return out, F.conv2d(x, w, b, stride=stride, padding=padding)
+
+
+@c_ex.test("output shape (N, O, H', W') with H' = floor((H + 2p - k)/s) + 1")
+def _(fn):
+    for (h, w, k, s, p) in [(7, 7, 3, 1, 0), (8, 6, 3, 2, 1), (5, 9, 2, 1, 2)]:
+        x, wt = torch.randn(2, 3, h, w), torch.randn(4, 3, k, k)
+        out, ref = _compare(fn, x, wt, None, s, p)
+        expect(torch.is_tensor(out), "return a torch tensor")
+        expect(tuple(out.shape) == tuple(ref.shape),
+               f"input {tuple(x.shape)}, kernel {k}, stride {s}, padding {p} gave output shape "
+               f"{tuple(out.shape)}: check the output size formula")
+
+
+@c_ex.test("values for stride 1, padding 0 (one channel, asymmetric kernel: no flipping)")
+def _(fn):
+    x, w = torch.randn(1, 1, 6, 6), torch.randn(1, 1, 3, 3)
+    out, ref = _compare(fn, x, w)
+    expect(_close(out, ref), "wrong values: PyTorch's conv2d is a cross-correlation, w[u, v] multiplies "
+                             "x[i + u, j + v] (the kernel is not flipped)")
+
+
+@c_ex.test("values with zero padding")
+def _(fn):
+    x, w = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
+    for p in (1, 2):
+        out, ref = _compare(fn, x, w, padding=p)
+        expect(_close(out, ref), f"wrong values with padding={p}: pad p zeros on every side, before sliding")
+
+
+@c_ex.test("values with stride")
+def _(fn):
+    x, w = torch.randn(1, 2, 9, 8), torch.randn(3, 2, 3, 3)
+    for s, p in ((2, 0), (3, 1)):
+        out, ref = _compare(fn, x, w, stride=s, padding=p)
+        expect(_close(out, ref), f"wrong values with stride={s}, padding={p}: output (i, j) starts at input "
+                                 "(s*i, s*j) of the padded image")
+
+
+@c_ex.test("adds the bias per output channel, and accepts bias=None")
+def _(fn):
+    x, w, b = torch.randn(2, 3, 5, 5), torch.randn(4, 3, 3, 3), torch.randn(4)
+    out, ref = _compare(fn, x, w, b)
+    expect(_close(out, ref), "wrong values with a bias: add bias[o] to every pixel of output channel o")
+    out, ref = _compare(fn, x, w, None)
+    expect(_close(out, ref), "wrong values with bias=None")
+
+
+@c_ex.test("multi-channel input and output, batch of images")
+def _(fn):
+    x, w = torch.randn(3, 4, 7, 6), torch.randn(5, 4, 3, 3)
+    out, ref = _compare(fn, x, w)
+    expect(_close(out, ref), "wrong values with several channels: sum over all input channels c, "
+                             "one output channel per kernel o, each image of the batch on its own")
+
+
+@c_ex.test("non-square kernels")
+def _(fn):
+    x = torch.randn(2, 2, 7, 8)
+    for kh, kw in ((1, 3), (3, 2), (2, 5)):
+        out, ref = _compare(fn, x, torch.randn(3, 2, kh, kw), stride=2, padding=1)
+        expect(_close(out, ref), f"wrong values with a {kh}x{kw} kernel: kH runs over rows, kW over columns")
+
+
+# ---------------------------------------------------------------- l01_maxpool2d
+m_ex = exercise("l01_maxpool2d", maxpool2d,
+                "maxpool2d(x (N,C,H,W), kernel: int, stride: int | None = None) -> (N,C,H',W'): the maximum of "
+                "each kernel x kernel window, stride defaults to kernel, no padding; without F.max_pool2d")
+
+
+@m_ex.test("output shape, default stride = kernel")
+def _(fn):
+    for shape, k, s in (((1, 1, 8, 8), 2, None), ((2, 3, 9, 7), 3, None), ((1, 2, 9, 9), 3, 2)):
+        out = fn(torch.randn(*shape), k, s)
+        ref = F.max_pool2d(torch.randn(*shape), k, s)
+        expect(torch.is_tensor(out), "return a torch tensor")
+        expect(tuple(out.shape) == tuple(ref.shape), f"input {shape}, kernel {k}, stride {s} gave output shape "
+                                                     f"{tuple(out.shape)}: stride defaults to kernel")
+
+
+@m_ex.test("values: the maximum of each window (also overlapping windows, negative inputs)")
+def _(fn):
+    x = torch.randn(2, 3, 9, 8) - 3.0
+    for k, s in ((2, None), (3, 2), (2, 1)):
+        expect(_close(fn(x, k, s), F.max_pool2d(x, k, s)), f"wrong values with kernel {k}, stride {s}")
