@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 KERNEL := image-gen-course
 JOBS   ?= 2
 
-.PHONY: setup lab test notebooks benchmark clean
+.PHONY: setup lab test notebooks benchmark book chromium clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 lab: setup
 	$(BIN)/jupyter lab notebooks/
 
-test: setup
+test: setup chromium
 	COURSE_FAST=1 COURSE_STRICT=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
 
 notebooks: setup
@@ -30,6 +30,17 @@ notebooks: setup
 
 benchmark: setup
 	$(BIN)/python -m course_lib.benchmark
+
+# The book view: solutions executed in fast mode, rendered to a static site in build/book/.
+book: setup
+	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m course_lib.book
+
+# Debian's chromium for tests/test_browser.py (about 20 s); installed only when missing and we are root.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else echo "chromium missing and not root: tests/test_browser.py will skip (sudo apt-get install --no-install-recommends chromium)"; fi
 
 clean:
 	rm -rf $(VENV)
