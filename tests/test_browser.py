@@ -1,10 +1,11 @@
-"""Browser test: JupyterLab in a real (headless) Chromium runs a lesson with an ipywidgets slider.
+"""Browser test: JupyterLab in a real (headless) Chromium runs lesson 04 and its latent-space explorer.
 
-Starts JupyterLab from this venv on a free localhost port (token, COURSE_FAST=1), serving a temp copy
-of notebooks/ plus a small lesson-like notebook (MNIST digit picked by a slider, as the latent-space
-explorer of lesson 04 does). Playwright drives Debian's /usr/bin/chromium (never a downloaded
-browser): run all cells, move the slider with the keyboard, check the widget's image changed, save a
-screenshot (tmp dir, and $COURSE_ARTIFACTS when set). `make test` installs chromium when root.
+Starts JupyterLab from this venv on a free localhost port (token, COURSE_FAST=1), serving a temp copy of
+notebooks/, and opens the student version of lesson 04 (its unsolved exercises fall back to course_lib's
+reference, as for a student who skipped them). Playwright drives Debian's /usr/bin/chromium (never a downloaded
+browser): run all cells, wait for the explorer (an ipywidgets slider over a latent interpolation of the shipped
+DCGAN), move the slider with the keyboard, check the generated digits changed, save a screenshot (tmp dir, and
+$COURSE_ARTIFACTS when set). `make test` installs chromium when root.
 """
 import os
 import shutil
@@ -25,24 +26,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-SETUP = """\
-import course_lib
-from course_lib import data
-device = course_lib.setup()
-images, labels = data.mnist_tensors(train=False, n=16)"""
-
-WIDGET = """\
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
-
-def show(index=0):
-    plt.figure(figsize=(2, 2))
-    plt.imshow(images[index, 0], cmap="gray")
-    plt.title(f"digit {int(labels[index])}")
-    plt.axis("off")
-    plt.show()
-
-widgets.interact(show, index=widgets.IntSlider(value=0, min=0, max=15, description="index"));"""
+NOTEBOOK = "04_dcgan_mnist.ipynb"  # its last code cell builds the explorer (latent_explorer)
 
 
 def free_port() -> int:
@@ -53,16 +37,15 @@ def free_port() -> int:
 
 @pytest.fixture
 def lab(tmp_path):
-    """A JupyterLab server on localhost serving a temp copy of notebooks/ plus widget_lesson.ipynb."""
+    """A JupyterLab server on localhost serving a temp copy of notebooks/."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is missing: `sudo apt-get install --no-install-recommends chromium` "
                     "(`make test` installs it when run as root)")
     root = tmp_path / "notebooks"
     shutil.copytree(REPO / "notebooks", root)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Widget lesson"),
-                                         nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(WIDGET)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "widget_lesson.ipynb")
+    nb = nbformat.read(root / NOTEBOOK, as_version=4)
+    assert any("latent_explorer(" in c.source for c in nb.cells if c.cell_type == "code"), \
+        f"{NOTEBOOK} no longer builds the latent explorer this test drives"
     port, token = free_port(), "course-test-token"
     env = dict(os.environ, COURSE_FAST="1", MPLBACKEND="module://matplotlib_inline.backend_inline",
                JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter_config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
@@ -94,7 +77,7 @@ def lab(tmp_path):
         log.close()
 
 
-def test_slider_changes_the_widget_output(lab, tmp_path):
+def test_lesson04_explorer_slider_changes_the_digits(lab, tmp_path):
     from playwright import sync_api
 
     url, token = lab
@@ -107,17 +90,17 @@ def test_slider_changes_the_widget_output(lab, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         try:
-            page.goto(f"{url}/lab/tree/widget_lesson.ipynb?token={token}", timeout=60_000)
+            page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}", timeout=60_000)
             page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=30_000)
-            # wait for the kernel, then run every cell (the widget cell is the last one)
+            # wait for the kernel, then run every cell (fast mode: training steps, the shipped DCGAN, the explorer)
             page.wait_for_function(
                 "(() => { const w = window.jupyterapp.shell.currentWidget;"
                 " return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
                 " && w.sessionContext.session.kernel.status === 'idle'; })()", timeout=60_000)
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             image = page.locator(".widget-output img, .jupyter-widgets-output-area img").first
-            image.wait_for(timeout=60_000)
+            image.wait_for(timeout=180_000)
             before = image.get_attribute("src")
             handle = page.locator(".widget-slider .noUi-handle").first
             handle.focus()
@@ -128,11 +111,12 @@ def test_slider_changes_the_widget_output(lab, tmp_path):
                 " return i && i.src !== before; }", arg=before, timeout=30_000)
             page.wait_for_timeout(300)
             readout = page.locator(".widget-slider .widget-readout").first.inner_text()
+            page.locator(".widget-slider").first.scroll_into_view_if_needed()
             after = page.locator(".widget-output img, .jupyter-widgets-output-area img").first.get_attribute("src")
         finally:
             for shot in shots:
                 page.screenshot(path=str(shot))
             browser.close()
     assert before.startswith("data:image/png") and after.startswith("data:image/png")
-    assert after != before, "moving the slider did not change the widget's image"
+    assert after != before, "moving the explorer's slider did not change the generated digits"
     assert readout.strip() == "3", f"slider readout {readout!r} after three ArrowRight presses"
