@@ -213,7 +213,7 @@ class DiscriminatorContent:
         self.discriminator, self.layer = discriminator, layer
 
     def __call__(self, x):
-        return self.discriminator.features(x)[self.layer]
+        return self.discriminator.features(x)[self.layer] / VGG_RESCALE
 
 
 def content_extractor(kind: str = "auto", discriminator: nn.Module | None = None, download: bool | None = None):
@@ -296,7 +296,12 @@ def srgan_step(G, D, opt_g, opt_d, phi, adv_weight: float = ADV_WEIGHT):
         D_plain.requires_grad_(False)
         with torch.no_grad():
             hr_features = phi(hr)
-        loss_g = generator_loss(phi(sr), hr_features, D_plain(sr), adv_weight)
+        if isinstance(phi, DiscriminatorContent):  # one pass through D gives both the features and the logit
+            feats = D_plain.features(sr)
+            sr_features, fake_logits_g = feats[phi.layer] / VGG_RESCALE, D_plain.head(feats[-1]).view(-1)
+        else:
+            sr_features, fake_logits_g = phi(sr), D_plain(sr)
+        loss_g = generator_loss(sr_features, hr_features, fake_logits_g, adv_weight)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -327,11 +332,22 @@ def validate(G, images: dict, scale: int = 4) -> dict:
 # ---------------------------------------------------------------- the recipes behind the shipped checkpoints
 RECIPES = {
     #               steps, global batch, HR patch, learning rate (Adam)
-    "srresnet": dict(full=dict(steps=2000, batch_size=16, patch=96, lr=1e-3),
+    "srresnet": dict(full=dict(steps=1600, batch_size=16, patch=96, lr=1e-3),
                      fast=dict(steps=4, batch_size=4, patch=48, lr=1e-3)),
     "srgan": dict(full=dict(steps=600, batch_size=16, patch=96, lr=1e-4),
                   fast=dict(steps=3, batch_size=4, patch=48, lr=1e-4)),
 }
+
+
+def training_photos(size: int = 512) -> dict:
+    """The bundled training photos, each cut to its central size x size part at most.
+
+    sr_data draws patches in proportion to image area, and the two largest photos (a dark retina scan and the
+    Hubble deep field, mostly black) would otherwise supply half of all patches. Measured on the validation
+    photos after 500 steps: +0.15 dB over bicubic with the full photos; see the lesson for the cropped ones.
+    """
+    from . import data, sr_eval
+    return sr_eval.center_crop(data.photos("train"), size)
 
 
 def train_main(argv) -> int:
@@ -385,8 +401,8 @@ def train_main(argv) -> int:
     val = data.photos("val") if not env.FAST else {k: v[..., :64, :64] for k, v in data.photos("val").items()}
     steps_per_epoch = max(1, args.steps // args.epochs)
     epochs = math.ceil(args.steps / steps_per_epoch)
-    loader = sr_data.patch_loader(scale=4, patch=args.patch, batch_size=args.batch_size, steps=steps_per_epoch,
-                                  seed=args.seed)
+    loader = sr_data.patch_loader(training_photos(), scale=4, patch=args.patch, batch_size=args.batch_size,
+                                  steps=steps_per_epoch, seed=args.seed)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.9, 0.999))
     if recipe == "srresnet":  # a short run: one-cycle (warm-up, cosine decay) instead of the paper's fixed 1e-4
         schedule = torch.optim.lr_scheduler.OneCycleLR(opt_g, max_lr=args.lr, total_steps=epochs * steps_per_epoch,
