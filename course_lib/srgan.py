@@ -11,7 +11,8 @@ Adversarial Network", CVPR), for 4x super-resolution of RGB photos (lesson 08).
     Perceptual loss (Eq. 3):  l_SR = l_content + 1e-3 * l_adv,   l_adv = -log D(G(LR))   (Eq. 6, non-saturating)
     Content loss (Eq. 5):     MSE of VGG19 features phi_5,4 of SR and HR, rescaled by 1/12.75 (features / 12.75)
 
-Presets: "cpu" (8 blocks, 32 channels, plus a bicubic skip, see SRResNet: trains in half an hour on one CPU core)
+Presets: "cpu" (8 blocks, 32 channels, no batch norm, plus a bicubic skip, see SRResNet: trains in half an hour on
+one CPU core)
 and "paper" (16 blocks, 64 channels: the published model, for GPUs). The VGG19 content loss needs torchvision's ImageNet weights; nothing
 downloads unless you opt in (`COURSE_DOWNLOAD=1` or `download=True`). Without them the content loss is computed
 on the features of the SRGAN discriminator itself (`content_loss(kind="disc")`, see `DiscriminatorContent`),
@@ -37,7 +38,8 @@ from . import distributed, env
 from .gan import d_loss, g_loss
 
 PRESETS = {  # generator and discriminator sizes
-    "cpu": {"generator": dict(blocks=8, width=32, bicubic_skip=True), "discriminator": dict(width=32, dense=256)},
+    "cpu": {"generator": dict(blocks=8, width=32, bicubic_skip=True, batch_norm=False),
+            "discriminator": dict(width=32, dense=256)},
     "paper": {"generator": dict(blocks=16, width=64), "discriminator": dict(width=64, dense=1024)},
 }
 ADV_WEIGHT = 1e-3     # weight of the adversarial loss in Eq. 3
@@ -47,13 +49,14 @@ VGG_RESCALE = 12.75   # the paper divides the VGG feature maps by 12.75 (Sec. 3.
 # ---------------------------------------------------------------- generator
 class ResidualBlock(nn.Module):
     """x + BN(conv(PReLU(BN(conv(x))))): two 3x3 convs with batch norm, PReLU between, identity skip (He et al.
-    2016, as modified by Gross & Wilber: no activation after the sum)."""
+    2016, as modified by Gross & Wilber: no activation after the sum). batch_norm=False drops both BNs (EDSR)."""
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, batch_norm: bool = True):
         super().__init__()
+        norm = (lambda: nn.BatchNorm2d(width)) if batch_norm else nn.Identity
         self.body = nn.Sequential(
-            nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.PReLU(width),
-            nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width))
+            nn.Conv2d(width, width, 3, padding=1, bias=not batch_norm), norm(), nn.PReLU(width),
+            nn.Conv2d(width, width, 3, padding=1, bias=not batch_norm), norm())
 
     def forward(self, x):
         return x + self.body(x)
@@ -71,23 +74,26 @@ class SRResNet(nn.Module):
     Follows the course's SR convention (course_lib.sr_eval): `scale`, `channels` = 3 (RGB), takes the LR image
     (not a bicubic upsampling of it).
 
-    bicubic_skip (not in the paper; the CPU preset's one change): add the bicubic upsampling of the LR input to
-    the output, so the network only learns the missing detail HR - bicubic (global residual learning, VDSR, Kim
-    et al. 2016). The paper trains 10^6 steps; the CPU preset's half hour is ~2000. Measured on crops of the
-    validation photos: without the skip, 600 steps still end 0.4 dB *below* bicubic; with it, 100 steps are
-    0.9 dB above.
+    Two options the paper does not have, both used by the CPU preset (the paper trains 10^6 steps; the CPU
+    preset's half hour is ~2000; lesson 08 shows what each is worth):
+    bicubic_skip: add the bicubic upsampling of the LR input to the output, so the network only learns the
+        missing detail HR - bicubic (global residual learning, VDSR, Kim et al. 2016).
+    batch_norm=False: no batch norm in the residual blocks and after them (EDSR, Lim et al. 2017: BN removes
+        the range flexibility SR needs, and its running statistics lag behind fast-changing weights).
     """
     upsample_first = False
     channels = 3
 
-    def __init__(self, scale: int = 4, blocks: int = 16, width: int = 64, bicubic_skip: bool = False):
+    def __init__(self, scale: int = 4, blocks: int = 16, width: int = 64, bicubic_skip: bool = False,
+                 batch_norm: bool = True):
         super().__init__()
         if scale not in (2, 4, 8):
             raise ValueError(f"scale must be 2, 4 or 8 (x2 PixelShuffle stages), not {scale}")
         self.scale = scale
         self.head = nn.Sequential(nn.Conv2d(3, width, 9, padding=4), nn.PReLU(width))
-        self.body = nn.Sequential(*[ResidualBlock(width) for _ in range(blocks)],
-                                  nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width))
+        self.body = nn.Sequential(*[ResidualBlock(width, batch_norm) for _ in range(blocks)],
+                                  nn.Conv2d(width, width, 3, padding=1, bias=not batch_norm),
+                                  nn.BatchNorm2d(width) if batch_norm else nn.Identity())
         self.upsample = nn.Sequential(*[upsample_block(width) for _ in range(int(math.log2(scale)))])
         self.tail = nn.Conv2d(width, 3, 9, padding=4)
         self.bicubic_skip = bicubic_skip
@@ -332,22 +338,11 @@ def validate(G, images: dict, scale: int = 4) -> dict:
 # ---------------------------------------------------------------- the recipes behind the shipped checkpoints
 RECIPES = {
     #               steps, global batch, HR patch, learning rate (Adam)
-    "srresnet": dict(full=dict(steps=1600, batch_size=16, patch=96, lr=1e-3),
+    "srresnet": dict(full=dict(steps=2000, batch_size=16, patch=96, lr=1e-3),
                      fast=dict(steps=4, batch_size=4, patch=48, lr=1e-3)),
     "srgan": dict(full=dict(steps=600, batch_size=16, patch=96, lr=1e-4),
                   fast=dict(steps=3, batch_size=4, patch=48, lr=1e-4)),
 }
-
-
-def training_photos(size: int = 512) -> dict:
-    """The bundled training photos, each cut to its central size x size part at most.
-
-    sr_data draws patches in proportion to image area, and the two largest photos (a dark retina scan and the
-    Hubble deep field, mostly black) would otherwise supply half of all patches. Measured on the validation
-    photos after 500 steps: +0.15 dB over bicubic with the full photos; see the lesson for the cropped ones.
-    """
-    from . import data, sr_eval
-    return sr_eval.center_crop(data.photos("train"), size)
 
 
 def train_main(argv) -> int:
@@ -401,7 +396,7 @@ def train_main(argv) -> int:
     val = data.photos("val") if not env.FAST else {k: v[..., :64, :64] for k, v in data.photos("val").items()}
     steps_per_epoch = max(1, args.steps // args.epochs)
     epochs = math.ceil(args.steps / steps_per_epoch)
-    loader = sr_data.patch_loader(training_photos(), scale=4, patch=args.patch, batch_size=args.batch_size,
+    loader = sr_data.patch_loader(data.photos("train"), scale=4, patch=args.patch, batch_size=args.batch_size,
                                   steps=steps_per_epoch, seed=args.seed)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.9, 0.999))
     if recipe == "srresnet":  # a short run: one-cycle (warm-up, cosine decay) instead of the paper's fixed 1e-4

@@ -307,6 +307,23 @@ def test_espcn_pixel_shuffle_layout():
                 assert torch.equal(out[0, ch, i::r, j::r], hidden[0, ch * r * r + r * i + j])
 
 
+def test_residual_options_start_as_bicubic_and_keep_the_paper_defaults():
+    srcnn, espcn = sr_models.SRCNN(residual=True).eval(), sr_models.ESPCN(residual=True, activation="relu").eval()
+    x = torch.rand(1, 1, 12, 15)
+    with torch.no_grad():
+        assert torch.equal(srcnn(x), x)  # SRCNN's input is the bicubic image already
+        assert torch.allclose(espcn(x), F.interpolate(x, scale_factor=3, mode="bicubic", align_corners=False),
+                              atol=1e-6)
+    paper_srcnn, paper_espcn = sr_models.SRCNN(), sr_models.ESPCN()
+    assert not paper_srcnn.residual and not paper_espcn.residual and paper_espcn.activation == "tanh"
+    with pytest.raises(ValueError, match="tanh"):
+        sr_models.ESPCN(activation="sigmoid")
+    # the activation is used: relu and tanh give different outputs for the same weights
+    relu = sr_models.ESPCN(activation="relu")
+    relu.load_state_dict(paper_espcn.state_dict())
+    assert not torch.allclose(relu(x), paper_espcn(x))
+
+
 def test_macs_per_output_pixel():
     assert sr_models.macs_per_output_pixel(sr_models.SRCNN(3, 1, f2=5)) == 9 * 9 * 64 + 5 * 5 * 64 * 32 + 5 * 5 * 32
     assert sr_models.macs_per_output_pixel(sr_models.SRCNN(3, 1, f2=1)) == 9 * 9 * 64 + 64 * 32 + 5 * 5 * 32
