@@ -314,7 +314,7 @@ def _run_exercise(task: dict, base: dict, seconds: float) -> dict:
         except BaseException as err:
             status = MEMORY if "can't allocate memory" in str(err) else ERROR
             return {"status": status, "message": _clean(f"running the exercise cell raised {type(err).__name__}: "
-                                                        f"{err}{selfcheck._user_frame(err.__traceback__)}")}
+                                                        f"{err}{selfcheck.user_frame(err.__traceback__)}")}
         obj = eval(task["expression"], namespace)
         if obj is selfcheck.get(exercise_id).reference:
             return {"status": NOT_ATTEMPTED, "message": f"{task['expression']} is course_lib's reference, not your code"}

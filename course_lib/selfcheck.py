@@ -78,7 +78,7 @@ def get(exercise_id: str) -> Exercise:
     return EXERCISES[exercise_id]
 
 
-def _user_frame(tb) -> str:
+def user_frame(tb) -> str:
     """Where in the student's code an exception came from (not course_lib internals)."""
     frames = [f for f in traceback.extract_tb(tb) if "course_lib" not in f.filename]
     return f" (line {frames[-1].lineno}: {frames[-1].line})" if frames and frames[-1].line else ""
@@ -99,7 +99,7 @@ def run_checks(exercise_id: str, obj) -> list[Result]:
                 results.append(Result(description, FAIL, str(err)))
             except Exception as err:  # the student's code crashed: show its own error, not ours
                 results.append(Result(description, ERROR,
-                                      f"your code raised {type(err).__name__}: {err}{_user_frame(err.__traceback__)}"))
+                                      f"your code raised {type(err).__name__}: {err}{user_frame(err.__traceback__)}"))
     return results
 
 

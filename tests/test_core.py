@@ -244,7 +244,7 @@ def test_readme_lesson_table_is_generated_from_the_repository_setting():
     assert release.repository_url().removeprefix("https://github.com/") in release.colab_url("01_x.ipynb")
 
 
-@pytest.mark.parametrize("module", ["course_lib.train", "course_lib.benchmark"])
+@pytest.mark.parametrize("module", ["course_lib.train", "course_lib.benchmark", "course_lib.grade", "course_lib.sr_eval"])
 def test_command_line_help(module):
     proc = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "course_lib" in proc.stdout
