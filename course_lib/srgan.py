@@ -372,6 +372,9 @@ def train_main(argv) -> int:
                        help="content loss: VGG54 if its weights are here, else discriminator features (auto)")
         p.add_argument("--adv-weight", type=float, default=ADV_WEIGHT)
         p.add_argument("--download", action="store_true", help="allow downloading the VGG19 weights")
+    if recipe == "srresnet":  # ablations of the CPU preset's two changes (lesson 08)
+        p.add_argument("--batch-norm", action="store_true", help="with batch norm, as in the paper")
+        p.add_argument("--no-bicubic-skip", action="store_true", help="without the bicubic skip, as in the paper")
     p.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: torch's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help=f"checkpoint path (default checkpoints/{recipe}_x4.pt; "
@@ -384,6 +387,10 @@ def train_main(argv) -> int:
     device = distributed.init(get_device())
     torch.manual_seed(args.seed)  # the same initial weights in every process
     config = {"scale": 4, **PRESETS[args.preset]["generator"]}
+    if getattr(args, "batch_norm", False):
+        config["batch_norm"] = True
+    if getattr(args, "no_bicubic_skip", False):
+        config["bicubic_skip"] = False
     G = SRResNet(**config)
     if recipe == "srgan":
         init, meta = load_model(args.init)
