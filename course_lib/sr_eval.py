@@ -174,12 +174,18 @@ def benchmark_main(argv) -> None:
     scales = sorted({scale for _, _, scale in entries} | {3, 4})
     entries = [(f"bicubic_x{s}", "bicubic", s) for s in scales] + entries
     print(f"validation photos: {', '.join(images)}" + (f" (central {args.crop}px crops)" if args.crop else ""))
-    print(f"{'model':<14} {'scale':>5} {'Y-PSNR':>8} {'SSIM':>7} {'s/MP':>8}   (time per output megapixel, {device})")
+    print(f"{'model':<14} {'scale':>5} {'Y-PSNR':>8} {'vs bicubic':>10} {'SSIM':>7} {'s/MP':>8}   "
+          f"(time per output megapixel, {device})")
+    bicubic = {}
     for name, model, scale in entries:
         evaluate(model, center_crop(images, 64), scale)  # warm-up
         mean = evaluate(model, images, scale)[-1]
-        print(f"{name:<14} {'x' + str(scale):>5} {mean['psnr']:>8.2f} {mean['ssim']:>7.4f} "
+        gain = f"{mean['psnr'] - bicubic[scale]:+.2f} dB" if scale in bicubic else "-"
+        bicubic.setdefault(scale, mean["psnr"])  # the bicubic rows come first
+        print(f"{name:<14} {'x' + str(scale):>5} {mean['psnr']:>8.2f} {gain:>10} {mean['ssim']:>7.4f} "
               f"{mean['seconds'] * len(images) / mean['megapixels']:>8.3f}")
+    print("targets (validation photos): SRCNN and ESPCN x3 >= +1.0 dB, SRResNet x4 >= +1.2 dB over bicubic; "
+          "SRGAN below SRResNet (the perception-distortion trade-off, lesson 08)")
     for name in missing:
         print(f"{name:<14} missing: train it with `python -m course_lib.train {name.split('_')[0]}`")
 

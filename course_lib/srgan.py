@@ -337,11 +337,11 @@ def validate(G, images: dict, scale: int = 4) -> dict:
 
 # ---------------------------------------------------------------- the recipes behind the shipped checkpoints
 RECIPES = {
-    #               steps, global batch, HR patch, learning rate (Adam)
-    "srresnet": dict(full=dict(steps=2000, batch_size=16, patch=96, lr=1e-3),
-                     fast=dict(steps=4, batch_size=4, patch=48, lr=1e-3)),
-    "srgan": dict(full=dict(steps=600, batch_size=16, patch=96, lr=1e-4),
-                  fast=dict(steps=3, batch_size=4, patch=48, lr=1e-4)),
+    #               steps, global batch, HR patch, learning rate (Adam), epochs (a validation after each)
+    "srresnet": dict(full=dict(steps=1200, batch_size=16, patch=96, lr=1e-3, epochs=3),
+                     fast=dict(steps=4, batch_size=4, patch=48, lr=1e-3, epochs=1)),
+    "srgan": dict(full=dict(steps=600, batch_size=16, patch=96, lr=1e-4, epochs=3),
+                  fast=dict(steps=3, batch_size=4, patch=48, lr=1e-4, epochs=1)),
 }
 
 
@@ -364,8 +364,8 @@ def train_main(argv) -> int:
     p.add_argument("--batch-size", type=int, default=defaults["batch_size"], help="global batch (split over processes)")
     p.add_argument("--patch", type=int, default=defaults["patch"], help="HR patch size (LR patch = patch / 4)")
     p.add_argument("--lr", type=float, default=defaults["lr"], help="Adam learning rate")
-    p.add_argument("--epochs", type=int, default=4, help="the steps are split into this many epochs (a validation "
-                                                         "and an interim checkpoint after each)")
+    p.add_argument("--epochs", type=int, default=defaults["epochs"],
+                   help="the steps are split into this many epochs (a validation and an interim checkpoint after each)")
     if recipe == "srgan":
         p.add_argument("--init", default=str(CHECKPOINT_DIR / "srresnet_x4.pt"), help="pre-trained SRResNet")
         p.add_argument("--content", choices=["auto", "vgg", "disc", "pixel"], default="auto",
