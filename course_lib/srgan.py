@@ -11,11 +11,11 @@ Adversarial Network", CVPR), for 4x super-resolution of RGB photos (lesson 08).
     Perceptual loss (Eq. 3):  l_SR = l_content + 1e-3 * l_adv,   l_adv = -log D(G(LR))   (Eq. 6, non-saturating)
     Content loss (Eq. 5):     MSE of VGG19 features phi_5,4 of SR and HR, rescaled by 1/12.75 (features / 12.75)
 
-Presets: "cpu" (8 blocks, 32 channels, no batch norm, plus a bicubic skip, see SRResNet: trains in half an hour on
-one CPU core)
-and "paper" (16 blocks, 64 channels: the published model, for GPUs). The VGG19 content loss needs torchvision's ImageNet weights; nothing
-downloads unless you opt in (`COURSE_DOWNLOAD=1` or `download=True`). Without them the content loss is computed
-on the features of the SRGAN discriminator itself (`content_loss(kind="disc")`, see `DiscriminatorContent`),
+Presets: "cpu" (8 blocks, 32 channels, no batch norm, plus a bicubic skip, see SRResNet: 1200 steps in ten minutes
+on one CPU core) and "paper" (16 blocks, 64 channels: the published model, for GPUs). The VGG19 content loss needs
+torchvision's ImageNet weights; nothing downloads unless you opt in (`COURSE_DOWNLOAD=1` or `download=True`).
+Without them the content loss is computed on the features of the SRGAN discriminator itself
+(`content_extractor(kind="disc")`, see `DiscriminatorContent`),
 and every run says which one it uses.
 
     python -m course_lib.train srresnet [--preset paper]   # MSE pre-training  -> checkpoints/srresnet_x4.pt
@@ -74,8 +74,8 @@ class SRResNet(nn.Module):
     Follows the course's SR convention (course_lib.sr_eval): `scale`, `channels` = 3 (RGB), takes the LR image
     (not a bicubic upsampling of it).
 
-    Two options the paper does not have, both used by the CPU preset (the paper trains 10^6 steps; the CPU
-    preset's half hour is ~2000; lesson 08 shows what each is worth):
+    Two options the paper does not have, both used by the CPU preset (the paper trains 10^6 steps, the CPU
+    preset 1200; lesson 08 shows what each is worth):
     bicubic_skip: add the bicubic upsampling of the LR input to the output, so the network only learns the
         missing detail HR - bicubic (global residual learning, VDSR, Kim et al. 2016).
     batch_norm=False: no batch norm in the residual blocks and after them (EDSR, Lim et al. 2017: BN removes
