@@ -143,9 +143,6 @@ def train_main(argv) -> int:
     p.add_argument("--ngf", type=int, default=32)
     p.add_argument("--ndf", type=int, default=32)
     p.add_argument("--ema", type=float, default=0.999, help="EMA decay of the saved generator (0: save G itself)")
-    p.add_argument("--decay", type=float, default=0.0,
-                   help="fraction of the run at the end over which both learning rates fall linearly to 0 "
-                        "(pix2pix/CycleGAN's schedule; 0: constant, as in Radford et al.)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: torch's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None,
@@ -166,18 +163,12 @@ def train_main(argv) -> int:
     loader = mnist_loader(args.batch_size, n=env.pick(full=None, fast=512), seed=args.seed)
     config = {"nz": NZ, "ngf": args.ngf}
     recipe = {"epochs": args.epochs, "batch_size": args.batch_size, "ngf": args.ngf, "ndf": args.ndf,
-              "ema": args.ema, "decay": args.decay, "seed": args.seed, "processes": distributed.world_size(), "device": str(device)}
+              "ema": args.ema, "seed": args.seed, "processes": distributed.world_size(), "device": str(device)}
     step = gan_step(G, D, opt_g, opt_d)
-    total = args.epochs * len(loader)
-    keep = total - int(args.decay * total)  # steps at the full learning rate
-    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda k: min(1.0, (total - k) / max(1, total - keep)))
-                 for opt in (opt_g, opt_d)]
 
     def step_and_average(batch):
         metrics = step(batch)
         ema_update(G_ema, distributed.unwrap(G), args.ema)
-        for schedule in schedules:
-            schedule.step()
         return metrics
 
     def end_of_epoch(epoch, history):
