@@ -26,6 +26,8 @@ How a pair is made here (`SRPatches`):
 Every patch is a deterministic function of (seed, epoch, index), so runs repeat, DataLoader workers and
 torchrun processes draw different patches, and `set_epoch` gives fresh patches each epoch.
 
+The shipped models also train on smaller copies of the photos (`with_rescaled`, FSRCNN's scale augmentation).
+
     ds = SRPatches(scale=3, patch=48, length=16 * 500)           # (lr (3,16,16), hr (3,48,48)) pairs
     ds = SRPatches(scale=3, patch=33, y_only=True, upsampled=True)  # SRCNN: (bicubic Y (1,33,33), HR Y)
     loader = patch_loader(scale=4, patch=96, batch_size=16, steps=1000)  # torchrun-aware DataLoader
@@ -34,7 +36,7 @@ import kornia.augmentation as K
 import torch
 
 from . import data, distributed
-from .degrade import make_lr, mod_crop, upsample
+from .degrade import imresize, make_lr, mod_crop, quantize, upsample
 from .metrics import rgb_to_y
 
 
@@ -56,6 +58,19 @@ def make_augment() -> K.AugmentationSequential:
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     """The k-th (0..7) of the 8 symmetries of the square: rotate by 90 k degrees, mirrored first if k >= 4."""
     return torch.rot90(x.flip(-1) if k >= 4 else x, k % 4, dims=(-2, -1))
+
+
+def with_rescaled(images: dict, factors=(0.9, 0.8, 0.7, 0.6)) -> dict:
+    """`images` plus a copy of each HR photo downscaled by every factor (MATLAB bicubic, 8-bit), named "name@f".
+
+    FSRCNN's data augmentation (Dong, Loy, Tang, ECCV 2016, Sec. 4.1: scales 0.9 ... 0.6): a downscaled photo is
+    a new, sharper HR image of the same scene, so the few bundled photos give more varied training patches.
+    """
+    out = dict(images)
+    for name, hr in images.items():
+        for f in factors:
+            out[f"{name}@{f}"] = quantize(imresize(hr, f))
+    return out
 
 
 def random_position(lr_size: tuple[int, int], lr_patch: int, generator: torch.Generator | None = None):

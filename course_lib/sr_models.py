@@ -20,8 +20,8 @@ takes Cb, Cr from the bicubic image). Convolutions are zero-padded ("same"), so 
 `channels`, and `upsample_first` (True: the model takes the bicubic-upsampled image).
 
 Shipped: checkpoints/srcnn_x3.pt and espcn_x3.pt, reproduced with `python -m course_lib.train srcnn|espcn`
-(Adam instead of the papers' SGD, MSE on random 8-bit-degraded Y patches of the bundled photos,
-`course_lib.sr_data`); measured with `python -m course_lib.benchmark sr`.
+(Adam instead of the papers' SGD, MSE on random 8-bit-degraded Y patches of the bundled photos and their
+downscaled copies, `course_lib.sr_data`); measured with `python -m course_lib.benchmark sr`.
 """
 import argparse
 import tempfile
@@ -137,9 +137,9 @@ def train(name: str, config: dict, device: torch.device, seed: int = 0, val: dic
     scale = model_config["scale"]
     epochs = config["epochs"]
     per_epoch = max(1, config["steps"] // epochs)
-    loader = sr_data.patch_loader(scale=scale, patch=config["patch"], batch_size=config["batch_size"],
-                                  steps=per_epoch, seed=seed, y_only=model_config.get("channels", 1) == 1,
-                                  upsampled=model.upsample_first)
+    loader = sr_data.patch_loader(sr_data.with_rescaled(data.photos("train")), scale=scale, patch=config["patch"],
+                                  batch_size=config["batch_size"], steps=per_epoch, seed=seed,
+                                  y_only=model_config.get("channels", 1) == 1, upsampled=model.upsample_first)
     model = distributed.wrap(prepare(model, device, channels_last=False), device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"])
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * per_epoch,

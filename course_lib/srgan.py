@@ -403,8 +403,8 @@ def train_main(argv) -> int:
     val = data.photos("val") if not env.FAST else {k: v[..., :64, :64] for k, v in data.photos("val").items()}
     steps_per_epoch = max(1, args.steps // args.epochs)
     epochs = math.ceil(args.steps / steps_per_epoch)
-    loader = sr_data.patch_loader(data.photos("train"), scale=4, patch=args.patch, batch_size=args.batch_size,
-                                  steps=steps_per_epoch, seed=args.seed)
+    loader = sr_data.patch_loader(sr_data.with_rescaled(data.photos("train")), scale=4, patch=args.patch,
+                                  batch_size=args.batch_size, steps=steps_per_epoch, seed=args.seed)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.9, 0.999))
     if recipe == "srresnet":  # a short run: one-cycle (warm-up, cosine decay) instead of the paper's fixed 1e-4
         schedule = torch.optim.lr_scheduler.OneCycleLR(opt_g, max_lr=args.lr, total_steps=epochs * steps_per_epoch,

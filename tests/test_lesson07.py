@@ -367,6 +367,16 @@ def test_patches_accept_a_kornia_augmentation(photos):
     assert torch.equal(ds[4][1], ds[4][1])  # seeded per item
 
 
+def test_with_rescaled_adds_smaller_8_bit_copies():
+    hr = {"a": torch.rand(3, 40, 50)}
+    out = sr_data.with_rescaled(hr, factors=(0.8, 0.5))
+    assert list(out) == ["a", "a@0.8", "a@0.5"] and out["a"] is hr["a"]
+    assert out["a@0.8"].shape == (3, 32, 40) and out["a@0.5"].shape == (3, 20, 25)
+    assert torch.equal(out["a@0.5"], quantize(imresize(hr["a"], 0.5)))
+    ds = sr_data.SRPatches(out, scale=3, patch=18, length=4)  # usable as training photos
+    assert ds[0][1].shape == (3, 18, 18)
+
+
 def test_dihedral_gives_the_8_symmetries():
     x = torch.arange(9.0).view(1, 3, 3)
     images = {tuple(sr_data.dihedral(x, k).flatten().tolist()) for k in range(8)}
