@@ -14,9 +14,9 @@ How a pair is made here (`SRPatches`):
    the bicubic kernel at x3 reads 12 HR pixels, so a patch's LR border would be made from mirrored pixels
    (symmetric padding) that the test images never see. Cropping the whole LR image is also much faster.
 2. A random photo (all equally likely: drawing by area would give the big, mostly black retina and Hubble
-   photos half of the patches), and in it a random LR crop of p/s x p/s pixels at (i, j) and the HR crop of p x p pixels at (s i, s j): LR pixel
-   (i, j) is the (antialiased) average of the HR block [s i, s i + s) x [s j, s j + s), so the two
-   crops show the same scene (`random_crop_pair`).
+   photos half of the patches), and in it a random LR crop of p/s x p/s pixels at (i, j) and the HR crop of
+   p x p pixels at (s i, s j): LR pixel (i, j) is the (antialiased) average of the HR block
+   [s i, s i + s) x [s j, s j + s), so the two crops show the same scene (`random_crop_pair`).
 3. The same random flips / 90-degree rotation for both. `make_augment` is kornia's way, an
    `AugmentationSequential` with data_keys=["input", "input"] (one draw of random parameters for both inputs;
    lesson 07's exercise). `SRPatches` applies the same 8 symmetries with `torch.flip` / `torch.rot90` (`dihedral`):

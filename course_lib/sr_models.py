@@ -126,7 +126,8 @@ def validate(model: nn.Module, images: dict, scale: int) -> dict:
 
 def train(name: str, config: dict, device: torch.device, seed: int = 0, val: dict | None = None,
           out: Path | None = None, model_config: dict | None = None):
-    """Train `name` ("srcnn"/"espcn") with Adam and MSE on Y patches; one-cycle learning rate (5 % warm-up, cosine decay to ~0).
+    """Train `name` ("srcnn"/"espcn") with Adam and MSE on Y patches; one-cycle learning rate (5 % warm-up,
+    cosine decay to ~0).
 
     config: steps, batch_size, patch, lr, epochs. After each epoch: validation on `val` (if given) and an
     interim checkpoint at `out` (if given). Returns (model, history).
@@ -186,7 +187,8 @@ def train_main(argv) -> int:
     parser.add_argument("--epochs", type=int, default=defaults["epochs"],
                         help="the steps are split into this many epochs (validation + checkpoint after each)")
     if name == "srcnn":
-        parser.add_argument("--f2", type=int, default=RECIPES[name]["model"]["f2"], help="5: 9-5-5 (default), 1: 9-1-5 (7x fewer MACs)")
+        parser.add_argument("--f2", type=int, default=RECIPES[name]["model"]["f2"],
+                            help="5: 9-5-5 (default), 1: 9-1-5 (7x fewer MACs)")
     parser.add_argument("--paper", action="store_true",
                         help="the paper's model: no residual learning" + (", tanh" if name == "espcn" else ""))
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: torch's)")
