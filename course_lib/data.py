@@ -39,6 +39,11 @@ def _mnist_root() -> Path:
     """Unpack the committed .gz files once into a folder torchvision.datasets.MNIST can read."""
     source = data_dir() / "MNIST" / "raw"
     root = data_dir()
+    for name in MNIST_SHA256:  # before anything else: a missing folder must not look like a read-only one
+        if not (source / name).exists():
+            raise DataError(f"MNIST file {source / name} is missing. It ships with the course repository: run "
+                            "`git checkout -- data/MNIST` (or `git lfs pull` if you cloned without data), "
+                            "or set COURSE_DATA to the folder that holds MNIST/raw/.")
     try:  # unpack beside the .gz files; fall back to the cache folder if data/ is read-only
         probe = source / ".write-test"
         probe.touch()
@@ -52,10 +57,6 @@ def _mnist_root() -> Path:
         if unpacked.exists():
             continue
         gz = source / name
-        if not gz.exists():
-            raise DataError(f"MNIST file {gz} is missing. It ships with the course repository: run "
-                            "`git checkout -- data/MNIST` (or `git lfs pull` if you cloned without data), "
-                            "or set COURSE_DATA to the folder that holds MNIST/raw/.")
         if sha256(gz) != digest:
             raise DataError(f"MNIST file {gz} is corrupt (sha256 mismatch). Restore it with "
                             "`git checkout -- data/MNIST`, or rebuild it with data/convert_mnist.py.")
