@@ -5,16 +5,17 @@
 - prepare: move a model to the device, channels_last on CUDA where convolutions run faster in NHWC.
 """
 import contextlib
-import os
 import random
 
 import numpy as np
 import torch
 
+from . import env
+
 
 def get_device(prefer: str | None = None) -> torch.device:
     """The best available device, or `prefer` / $COURSE_DEVICE if given."""
-    choice = prefer or os.environ.get("COURSE_DEVICE")
+    choice = prefer or env.device()
     if choice:
         device = torch.device(choice)
         if device.type == "cuda" and not torch.cuda.is_available():
@@ -38,7 +39,7 @@ def seed_everything(seed: int = 0) -> None:
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:
     """The autocast dtype for a device, or None where mixed precision does not pay off (CPU)."""
-    if os.environ.get("COURSE_AMP", "1") == "0":
+    if not env.amp():
         return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -3,7 +3,6 @@
 The step owns the optimisation (one optimizer for a classifier, two for a GAN); the loop owns
 the rest: moving batches to the device, the progress bar, per-epoch means in a History.
 """
-import os
 import sys
 import time
 from collections import defaultdict
@@ -11,7 +10,7 @@ from collections import defaultdict
 import torch
 from tqdm.auto import tqdm
 
-from . import distributed
+from . import distributed, env
 from .device import autocast, grad_scaler, to_device
 
 
@@ -28,9 +27,9 @@ class History(dict):
 
 def progress_enabled() -> bool:
     """Progress bars everywhere but in non-interactive runs, unless COURSE_PROGRESS says otherwise."""
-    setting = os.environ.get("COURSE_PROGRESS")
+    setting = env.progress()
     if setting is not None:
-        return setting != "0" and distributed.is_main()
+        return setting and distributed.is_main()
     return (sys.stderr.isatty() or "ipykernel" in sys.modules) and distributed.is_main()
 
 

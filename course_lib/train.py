@@ -1,24 +1,18 @@
-"""Reproduce a shipped checkpoint: `python -m course_lib.train RECIPE [options]`.
+"""Reproduce a shipped checkpoint: `python -m course_lib.train RECIPE [options]` (`RECIPE --help` for its options).
 
-Each recipe lives beside its model (course_lib/<module>.py, function `main(argv)`), trains in full
-mode by default (COURSE_FAST=1 for a quick smoke run) and writes course_lib/checkpoints/<name>.pt.
+Every recipe is a module in course_lib/recipes/ with `main(argv)`; it trains in full mode by default
+(COURSE_FAST=1 or --fast: a quick smoke run written to a temp file) and writes course_lib/checkpoints/<name>.pt.
 """
-import importlib
 import sys
 
-RECIPES = {
-    "classifier": ("course_lib.classifier", "MNIST CNN classifier (lesson 02) -> checkpoints/mnist_cnn.pt"),
-    "dcgan": ("course_lib.dcgan", "DCGAN on MNIST (lesson 04) -> checkpoints/dcgan_mnist.pt"),
-    "srcnn": ("course_lib.sr_models", "SRCNN x3 (lesson 07) -> checkpoints/srcnn_x3.pt"),
-    "espcn": ("course_lib.sr_models", "ESPCN x3 (lesson 07) -> checkpoints/espcn_x3.pt"),
-    "srresnet": ("course_lib.srgan", "SRResNet x4 (lesson 08) -> checkpoints/srresnet_x4.pt"),
-    "srgan": ("course_lib.srgan", "SRGAN x4 (lesson 08) -> checkpoints/srgan_x4.pt"),
-}
+from . import recipes
+
+PACKAGE = "course_lib.recipes"
 
 
 def usage() -> str:
     lines = [__doc__.strip(), "", "Recipes:"]
-    lines += [f"  {name:<11} {what}" for name, (_, what) in RECIPES.items()]
+    lines += [f"  {name:<11} {recipes.describe(PACKAGE, name)}" for name in recipes.find(PACKAGE)]
     return "\n".join(lines)
 
 
@@ -27,11 +21,10 @@ def main(argv=None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         return 0
-    if argv[0] not in RECIPES:
+    if argv[0] not in recipes.find(PACKAGE):
         print(f"unknown recipe {argv[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(RECIPES[argv[0]][0])
-    return module.train_main([argv[0], *argv[1:]]) or 0
+    return recipes.load(PACKAGE, argv[0]).main(argv[1:]) or 0
 
 
 if __name__ == "__main__":
