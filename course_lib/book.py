@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from .notebook import title
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -26,16 +28,6 @@ def execute(path: Path, timeout: int = 600):
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
-
-
-def title(nb, fallback: str) -> str:
-    """The notebook's first Markdown heading, else `fallback`."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("#"):
-                    return line.lstrip("#").strip()
-    return fallback
 
 
 def render(nb, name: str) -> str:

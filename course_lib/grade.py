@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .release import BEGIN, CHECK_CALL, import_lines
+from .notebook import BEGIN, CHECK_CALL, import_lines
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ["student", "lesson", "exercise", "points", "max_points", "status", "file"]

@@ -1,24 +1,22 @@
 """Student notebooks from solution notebooks: `python -m course_lib.release` (or `make notebooks`).
 
-solutions/*.ipynb are the single source. An exercise is a code cell whose solution sits between
-nbgrader's `### BEGIN SOLUTION` / `### END SOLUTION` markers; its id is the one named by the next
-`check("...")` cell. The student version replaces each marked block by `raise NotImplementedError`,
+solutions/*.ipynb are the single source. Which cell is which exercise is course_lib.notebook's
+rule (the solution between `### BEGIN SOLUTION` / `### END SOLUTION`, its id named by the next
+`check("...")` cell). The student version replaces each marked block by `raise NotImplementedError`,
 strips outputs, and starts with the Colab badge and the setup cell (both generated here, also
 written back into the solution). Cells carry nbgrader metadata, so nbgrader can grade them too.
 `--check` only reports stale files (the test suite uses it).
 """
 import argparse
-import ast
-import re
 import sys
 import tomllib
 from pathlib import Path
 
 import nbformat
 
+from .notebook import CHECK_CALL, exercise_cells, strip_solution, title
+
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([\w.-]+)["']""")
 
 
 def repository_url() -> str:
@@ -48,56 +46,6 @@ if "google.colab" in sys.modules:
 %matplotlib inline
 import course_lib
 device = course_lib.setup(seed=0)'''
-
-
-def strip_solution(source: str, exercise_id: str) -> str:
-    """Replace every BEGIN/END SOLUTION block by a NotImplementedError at the same indentation."""
-    out, inside = [], False
-    for line in source.splitlines():
-        stripped = line.strip()
-        if stripped == BEGIN:
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(f'{indent}raise NotImplementedError("Exercise {exercise_id}: write your code here")')
-        elif stripped == END:
-            if not inside:
-                raise ValueError(f"{END} without {BEGIN} in exercise {exercise_id}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{BEGIN} without {END} in exercise {exercise_id}")
-    return "\n".join(out)
-
-
-def exercise_cells(nb) -> list[tuple[int, str]]:
-    """(cell index, exercise id) for every solution cell; the id comes from the next check() cell."""
-    found = []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and BEGIN in cell.source:
-            for later in nb.cells[i + 1:]:
-                match = CHECK_CALL.search(later.source) if later.cell_type == "code" else None
-                if match:
-                    found.append((i, match.group(1)))
-                    break
-            else:
-                raise ValueError(f"solution cell {i} has no check(\"...\") cell after it")
-    return found
-
-
-def import_lines(nb) -> str:
-    """Every top-level import statement of a notebook (to run an exercise cell on its own)."""
-    lines = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        code = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
-        try:
-            tree = ast.parse(code)
-        except SyntaxError:
-            continue
-        lines += [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    return "\n".join(dict.fromkeys(lines))
 
 
 def normalize(nb, name: str) -> None:
@@ -134,14 +82,6 @@ def dumps(nb) -> str:
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:03d}"  # stable ids: regenerating gives the same file
     return nbformat.writes(nb) + "\n"
-
-
-def title(nb) -> str:
-    """A lesson's title: the first Markdown heading after the badge."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
-            return cell.source.lstrip().splitlines()[0].lstrip("# ").strip()
-    return "(untitled)"
 
 
 def readme_table(lessons: list) -> str:

@@ -1,39 +1,32 @@
 """Load one exercise, as written in a notebook, so tests can run it outside the notebook.
 
 The solution comes from solutions/, the stub from notebooks/; wrong implementations live in the
-test files themselves. The object tested is whatever the notebook passes to check("id", ...).
+test files themselves. The cell is found by course_lib.notebook's one rule (as release and the
+grader find it), and the object tested is whatever the notebook passes to check("id", ...).
 """
-import ast
 from pathlib import Path
 
 import nbformat
 
-from course_lib.release import CHECK_CALL, import_lines
+from course_lib import notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load(notebook: str, exercise_id: str, folder: str = "solutions"):
-    nb = nbformat.read(ROOT / folder / notebook, as_version=4)
-    cells = {c.metadata["nbgrader"]["grade_id"]: i for i, c in enumerate(nb.cells)
-             if c.metadata.get("nbgrader", {}).get("solution")}  # set by course_lib.release in both versions
-    if exercise_id not in cells:
-        raise KeyError(f"{folder}/{notebook} has no exercise {exercise_id!r} (found {sorted(cells)})")
+def load(name: str, exercise_id: str, folder: str = "solutions"):
+    nb = nbformat.read(ROOT / folder / name, as_version=4)
+    where = notebook.locate(nb, exercise_id)
+    if where.cell is None or not where.expression:
+        raise KeyError(f"{folder}/{name} has no exercise {exercise_id!r} (found {notebook.exercise_ids(nb)})")
     namespace: dict = {}
-    exec(import_lines(nb), namespace)
-    exec(nb.cells[cells[exercise_id]].source, namespace)
-    for cell in nb.cells[cells[exercise_id] + 1:]:
-        match = CHECK_CALL.search(cell.source)
-        if match and match.group(1) == exercise_id:
-            call = next(node for node in ast.walk(ast.parse(cell.source))
-                        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check")
-            return eval(ast.unparse(call.args[1]), namespace)
-    raise KeyError(exercise_id)
+    exec(notebook.import_lines(nb), namespace)
+    exec(notebook.python_source(nb.cells[where.cell].source), namespace)
+    return eval(where.expression, namespace)
 
 
-def solution(notebook: str, exercise_id: str):
-    return load(notebook, exercise_id, "solutions")
+def solution(name: str, exercise_id: str):
+    return load(name, exercise_id, "solutions")
 
 
-def stub(notebook: str, exercise_id: str):
-    return load(notebook, exercise_id, "notebooks")
+def stub(name: str, exercise_id: str):
+    return load(name, exercise_id, "notebooks")

@@ -9,7 +9,7 @@ from torch import nn
 
 import course_lib
 from course_lib import selfcheck as chk
-from course_lib import checkpoint, data, device, loop, release
+from course_lib import checkpoint, data, device, loop, notebook, release
 
 
 # ---------------------------------------------------------------- data
@@ -213,9 +213,9 @@ def test_student_notebooks_are_up_to_date():
 
 def test_strip_solution_keeps_indentation_and_rejects_unbalanced_markers():
     src = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
-    assert release.strip_solution(src, "e") == 'def f(x):\n    raise NotImplementedError("Exercise e: write your code here")'
+    assert notebook.strip_solution(src, "e") == 'def f(x):\n    raise NotImplementedError("Exercise e: write your code here")'
     with pytest.raises(ValueError):
-        release.strip_solution("### BEGIN SOLUTION\nx = 1\n", "e")
+        notebook.strip_solution("### BEGIN SOLUTION\nx = 1\n", "e")
 
 
 def test_every_notebook_follows_the_format():
@@ -225,8 +225,13 @@ def test_every_notebook_follows_the_format():
             nb = nbformat.read(path, as_version=4)
             assert "setup" in nb.cells[1].metadata.get("tags", []), path
             assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{path} has outputs"
-            if folder == "notebooks":
-                assert release.BEGIN not in nb.cells and all(release.BEGIN not in c.source for c in nb.cells)
+            markers = [i for i, c in enumerate(nb.cells) if notebook.BEGIN in c.source or notebook.END in c.source]
+            if folder == "notebooks":  # no solution left in a student notebook, one stub per exercise
+                assert not markers, (path, markers)
+                stubs = {i for i, c in enumerate(nb.cells) if "raise NotImplementedError(\"Exercise " in c.source}
+                assert stubs == {i for i, _ in notebook.exercise_cells(nb)}, path
+            else:
+                assert markers == [i for i, _ in notebook.exercise_cells(nb)], path
 
 
 def test_release_cli_check_mode():
