@@ -203,3 +203,49 @@ def test_unet_shapes_and_null_label():
     null = torch.full((3,), 10)
     assert torch.allclose(model(x, t), model(x, t, null))  # no label = the null label
     assert not torch.allclose(model(x, t, torch.tensor([1, 2, 3])), model(x, t, null))
+
+
+# ---------------------------------------------------------------- recipes, rejection sampling, benchmark table
+def test_fast_ddpm_recipe_writes_a_conditional_ema_model(tmp_path):
+    from course_lib import checkpoint, train
+    from course_lib.diffusion_unet import UNet
+    out = tmp_path / "ddpm.pt"
+    assert train.main(["ddpm", "--fast", "--conditional", "--eval-samples", "0", "--out", str(out)]) == 0
+    model, meta = checkpoint.load_model(out)
+    assert isinstance(model, UNet) and model.num_classes == 10 and not model.training
+    assert meta["metrics"]["steps"] == 3 and {"train_seconds", "loss", "schedule", "T"} <= set(meta["metrics"])
+    assert diffusion.sample_ddim(model, 2, diffusion.make_schedule("linear"), steps=2).shape == (2, 1, 28, 28)
+
+
+def test_drs_acceptance_follows_the_discriminator():
+    from course_lib.rejection import drs_logit
+    logits = torch.tensor([-3.0, 0.0, 2.0, 5.0])
+    f = drs_logit(logits, logit_max=5.0)
+    assert (f[1:] > f[:-1]).all() and torch.isfinite(f).all()  # higher D logit, likelier to be kept
+    assert torch.allclose(drs_logit(logits, 5.0, gamma=1.0), f - 1.0)
+
+
+def test_rejection_sample_keeps_what_the_discriminator_prefers():
+    from course_lib.rejection import rejection_sample
+
+    class Line(torch.nn.Module):  # "generator": z -> a 1-pixel image holding z[0]
+        nz = 2
+
+        def forward(self, z):
+            return z[:, :1].view(-1, 1, 1, 1)
+
+    class Prefer(torch.nn.Module):  # discriminator: logit grows with the pixel value
+        def forward(self, x):
+            return 4 * x.view(-1)
+
+    images, rate = rejection_sample(Line(), Prefer(), 500, logit_max=12.0, gamma=-2.0)
+    assert images.shape == (500, 1, 1, 1) and 0 < rate < 1
+    assert images.mean() > 0.3  # the unfiltered mean is 0
+
+
+def test_generators_table_prints_every_row():
+    from course_lib.benchmarks import generators
+    row = dict(n=100, IS=9.1, FD=3.0, FD_common=4.0, min_class=0.08, max_class=0.12, in_between=0.03)
+    text = generators.table([{"name": "a", "nfe": None, "train_s": None, "img_s": None, **row},
+                             {"name": "b", "nfe": 50, "train_s": 3600.0, "img_s": 12.5, **row}], 100)
+    assert len(text.splitlines()) == 3 and "FD@100" in text and "3600" in text and "12.5" in text
