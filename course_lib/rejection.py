@@ -62,13 +62,15 @@ def calibrate(D, G, n: int = 10_000, keep: float = 0.5, seed: int = 1) -> tuple[
 @torch.no_grad()
 def rejection_sample(G, D, n: int, logit_max: float, gamma: float, batch_size: int = 1000, seed: int = 0):
     """n accepted samples in [-1, 1]: draw batches from G, keep each x with probability sigmoid(F(x)).
-    Returns (images (n, 1, 28, 28), acceptance rate = accepted / drawn)."""
+    Returns (images (n, 1, 28, 28) on the CPU, acceptance rate = accepted / drawn)."""
     D.eval(), G.eval()
-    g = torch.Generator().manual_seed(seed)
+    g, device = torch.Generator().manual_seed(seed), next(G.parameters()).device
     kept, accepted, drawn = [], 0, 0
     while accepted < n:
-        x = G(torch.randn(batch_size, G.nz, generator=g))
-        accept = torch.rand(batch_size, generator=g) < torch.sigmoid(drs_logit(D(x), logit_max, gamma))
+        x = G(torch.randn(batch_size, G.nz, generator=g).to(device))
+        p_accept = torch.sigmoid(drs_logit(D(x), logit_max, gamma)).cpu()
+        x = x.cpu()
+        accept = torch.rand(batch_size, generator=g) < p_accept
         kept.append(x[accept])
         accepted, drawn = accepted + int(accept.sum()), drawn + batch_size
     return torch.cat(kept)[:n], accepted / drawn

@@ -70,7 +70,8 @@ def main(argv: list[str]) -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(args.warmup, 1)))
     g = torch.Generator().manual_seed(args.seed)
     start = last_save = time.perf_counter()
-    meta = {"recipe": args.settings, "schedule": args.schedule, "T": args.T, "init": init}
+    meta = {"recipe": args.settings, "schedule": args.schedule, "T": args.T, "init": init,
+            "threads": torch.get_num_threads(), "device": str(device)}
     losses, step = [], 0
     for step in range(1, args.steps + 1):
         idx = torch.randint(0, len(images), (args.batch_size,), generator=g)
@@ -100,8 +101,7 @@ def main(argv: list[str]) -> int:
         if stop:
             break
     train_seconds = round(time.perf_counter() - start, 1)
-    metrics = {**meta, "steps": step, "train_seconds": train_seconds, "loss": sum(losses[-200:]) / len(losses[-200:]),
-               "threads": torch.get_num_threads(), "device": str(device)}
+    metrics = {**meta, "steps": step, "train_seconds": train_seconds, "loss": sum(losses[-200:]) / len(losses[-200:])}
     save_checkpoint(args.out, ema, config, metrics)
     print(f"trained {step} steps in {train_seconds:.0f} s; measuring {args.eval_samples} DDIM-50 samples", flush=True)
     if args.eval_samples:
