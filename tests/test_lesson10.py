@@ -231,6 +231,10 @@ def test_rejection_sample_keeps_what_the_discriminator_prefers():
     class Line(torch.nn.Module):  # "generator": z -> a 1-pixel image holding z[0]
         nz = 2
 
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(()))  # where the model lives (its device)
+
         def forward(self, z):
             return z[:, :1].view(-1, 1, 1, 1)
 
