@@ -5,6 +5,6 @@ Each module holds one concept; read them beside the notebooks.
 """
 __version__ = "0.1.0"
 
-from .env import FAST, pick, setup  # noqa: E402,F401
-from .device import get_device, seed_everything  # noqa: E402,F401
+from .env import FAST, pick  # noqa: E402,F401
+from .device import get_device, seed_everything, setup  # noqa: E402,F401
 from .selfcheck import check  # noqa: E402,F401

@@ -1,30 +1,63 @@
-"""Measured numbers, printed as tables: `python -m course_lib.benchmark [SUITE ...]` (`make benchmark`).
+"""Measured numbers, printed as tables: `python -m course_lib.benchmark [--record] [SUITE ...]` (`make benchmark`).
 
 Every suite is a module in course_lib/benchmarks/ with `main(argv)`; without arguments all of them run.
-Quality and speed are measured here, never asserted in timed tests.
+Quality and speed are measured here, never asserted in timed tests. Suites that also have `measure(argv) -> dict`
+and `show(results)` can be recorded: `--record` stores their results, with a fingerprint of each checkpoint they
+measured, in course_lib/benchmarks/measured.json, the one source of the README's "Measured" table
+(`python -m course_lib.readme` regenerates it; tests/test_readme.py fails while either is stale).
 """
+import hashlib
+import json
 import sys
 
 from . import recipes
+from .env import CHECKPOINT_DIR, PACKAGE_DIR
 
 PACKAGE = "course_lib.benchmarks"
+RESULTS = PACKAGE_DIR / "benchmarks" / "measured.json"
+
+
+def fingerprint(checkpoint: str) -> str:
+    """The first 16 hex digits of a shipped checkpoint's sha256: recorded numbers belong to these exact weights."""
+    return hashlib.sha256((CHECKPOINT_DIR / f"{checkpoint}.pt").read_bytes()).hexdigest()[:16]
+
+
+def recorded() -> dict:
+    """{suite: results} of the last `--record` runs."""
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+
+
+def record(name: str, results: dict) -> None:
+    """Store one suite's results (and the fingerprints of the checkpoints it measured) in measured.json."""
+    results = {**results, "fingerprints": {c: fingerprint(c) for c in results.get("checkpoints", [])}}
+    everything = {**recorded(), name: results}
+    RESULTS.write_text(json.dumps(dict(sorted(everything.items())), indent=1, sort_keys=True, default=float) + "\n")
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
     suites = recipes.find(PACKAGE)
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.strip() + "\n\nSuites:\n" +
               "\n".join(f"  {name:<11} {recipes.describe(PACKAGE, name)}" for name in suites))
         return 0
-    for name in argv or suites:
+    keep = "--record" in argv
+    names = [a for a in argv if a != "--record"] or suites
+    for name in names:
         if name not in suites:
             print(f"unknown suite {name!r}; choose from {', '.join(suites)}", file=sys.stderr)
             return 2
     status = 0
-    for name in argv or suites:
+    for name in names:
         print(f"== {name}: {recipes.describe(PACKAGE, name)}")
-        status = recipes.load(PACKAGE, name).main([]) or status
+        module = recipes.load(PACKAGE, name)
+        if keep and hasattr(module, "measure"):
+            results = module.measure([])
+            module.show(results)
+            record(name, results)
+            print(f"(recorded in {RESULTS.relative_to(PACKAGE_DIR.parent)})")
+        else:
+            status = module.main([]) or status
     return status
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
-from torch.utils.data import Subset
 from torchvision.transforms import v2 as T
 
+from . import distributed
 from .env import cache_dir, data_dir
 
 
@@ -80,12 +80,11 @@ def mnist_tensors(train: bool = True, n: int | None = None) -> tuple[torch.Tenso
     return images.unsqueeze(1).float() / 255.0, labels
 
 
-def subset(dataset, n: int | None, seed: int = 0):
-    """A fixed random subset of n items (all of them if n is None), e.g. for fast mode."""
-    if n is None or n >= len(dataset):
-        return dataset
-    generator = torch.Generator().manual_seed(seed)
-    return Subset(dataset, torch.randperm(len(dataset), generator=generator)[:n].tolist())
+def mnist_loader(batch_size: int, n: int | None = None, shuffle: bool = True, seed: int = 0):
+    """A DataLoader of MNIST training digits (images in [0, 1], labels); `batch_size` is the global batch (split
+    over torchrun processes, course_lib.distributed)."""
+    x, y = mnist_tensors(train=True, n=n)
+    return distributed.loader(torch.utils.data.TensorDataset(x, y), batch_size, shuffle=shuffle, seed=seed)
 
 
 # ---------------------------------------------------------------- real photos for super-resolution

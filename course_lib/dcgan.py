@@ -9,15 +9,9 @@ The shipped generator is an exponential moving average (EMA) of G's weights over
 "The Unusual Effectiveness of Averaging in GAN Training"): training itself is unchanged, the average just smooths
 out the last steps' oscillation of the game.
 
-Reproduce the shipped checkpoint: `python -m course_lib.train dcgan` (writes checkpoints/dcgan_mnist.pt);
-on several processes or GPUs: `torchrun --nproc_per_node=8 -m course_lib.train dcgan` (same global batch).
+Reproduce the shipped checkpoint: `python -m course_lib.train dcgan` (course_lib/recipes/dcgan.py, writes
+checkpoints/dcgan_mnist.pt); on several processes or GPUs: `torchrun --nproc_per_node=8 -m course_lib.train dcgan`.
 """
-import argparse
-import copy
-import tempfile
-import time
-from pathlib import Path
-
 import torch
 from torch import nn
 
@@ -109,79 +103,3 @@ def gan_step(G, D, opt_g, opt_d):
         G.train(), D.train()
         return train_step(G, D, opt_g, opt_d, batch[0] * 2 - 1)
     return step
-
-
-def mnist_loader(batch_size: int, n: int | None = None, shuffle: bool = True, seed: int = 0):
-    """MNIST training digits in [0, 1]; `batch_size` is the global batch (split over torchrun processes)."""
-    from .data import mnist_tensors
-    x, y = mnist_tensors(train=True, n=n)
-    return distributed.loader(torch.utils.data.TensorDataset(x, y), batch_size, shuffle=shuffle, seed=seed)
-
-
-def _quick_scores(generators: dict, n: int = 1000) -> dict:
-    """Classifier Inception Score (lesson 05) of n samples of each generator: progress to watch while training."""
-    from .checkpoint import load_model
-    from .gan_metrics import classify, inception_score, sample
-    clf, _ = load_model("mnist_cnn")
-    scores = {}
-    for name, G in generators.items():
-        mode = G.training
-        scores[name] = inception_score(classify(clf, sample(G.eval(), n))[1])
-        G.train(mode)
-    return scores
-
-
-def train_main(argv) -> int:
-    from . import env
-    from .checkpoint import CHECKPOINT_DIR, save_checkpoint
-    from .device import get_device
-    from .loop import fit
-    p = argparse.ArgumentParser(prog="python -m course_lib.train dcgan",
-                                description="Train the MNIST DCGAN; defaults reproduce checkpoints/dcgan_mnist.pt.")
-    p.add_argument("--epochs", type=int, default=env.pick(full=20, fast=1))
-    p.add_argument("--batch-size", type=int, default=64, help="global batch (split over torchrun processes)")
-    p.add_argument("--ngf", type=int, default=32)
-    p.add_argument("--ndf", type=int, default=32)
-    p.add_argument("--ema", type=float, default=0.999, help="EMA decay of the saved generator (0: save G itself)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: torch's)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None,
-                   help="checkpoint path (default checkpoints/dcgan_mnist.pt; a temp file under COURSE_FAST=1)")
-    args = p.parse_args(argv[1:])
-    out = args.out or (Path(tempfile.gettempdir()) / "dcgan_mnist_fast.pt" if env.FAST
-                       else CHECKPOINT_DIR / "dcgan_mnist.pt")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = distributed.init(get_device())
-    torch.manual_seed(args.seed)  # the same initial weights in every process
-    G, D = Generator(NZ, args.ngf).to(device), Discriminator(args.ndf).to(device)
-    G.apply(weights_init), D.apply(weights_init)
-    G, D = distributed.wrap(G, device), distributed.wrap(D, device)
-    torch.manual_seed(args.seed + 1000 * distributed.rank())  # but different noise z in each process
-    opt_g, opt_d = optimizers(G, D)
-    G_ema = copy.deepcopy(distributed.unwrap(G)).eval()
-    loader = mnist_loader(args.batch_size, n=env.pick(full=None, fast=512), seed=args.seed)
-    config = {"nz": NZ, "ngf": args.ngf}
-    recipe = {"epochs": args.epochs, "batch_size": args.batch_size, "ngf": args.ngf, "ndf": args.ndf,
-              "ema": args.ema, "seed": args.seed, "processes": distributed.world_size(), "device": str(device)}
-    step = gan_step(G, D, opt_g, opt_d)
-
-    def step_and_average(batch):
-        metrics = step(batch)
-        ema_update(G_ema, distributed.unwrap(G), args.ema)
-        return metrics
-
-    def end_of_epoch(epoch, history):
-        loader.sampler.set_epoch(epoch + 1)  # a new shuffle each epoch
-        if distributed.is_main():
-            history.log(**_quick_scores({"is_g": distributed.unwrap(G), "is_ema": G_ema}))
-        save_checkpoint(out, G_ema if args.ema else G, config,
-                        {"epochs": epoch + 1, **history.last(), "recipe": recipe,
-                         "train_seconds": round(time.perf_counter() - start, 1)})
-
-    start = time.perf_counter()
-    fit(step_and_average, loader, args.epochs, device, on_epoch_end=end_of_epoch, desc="dcgan")
-    if distributed.is_main():
-        print(f"saved {out} after {time.perf_counter() - start:.0f} s")
-    distributed.cleanup()
-    return 0

@@ -3,6 +3,7 @@
 - get_device: CUDA > MPS > CPU, overridable with COURSE_DEVICE=cpu|cuda|mps|cuda:1.
 - autocast / grad_scaler: torch.amp mixed precision (bf16 or fp16 on CUDA, fp16 on MPS, off on CPU).
 - prepare: move a model to the device, channels_last on CUDA where convolutions run faster in NHWC.
+- setup: the first call of every notebook (`course_lib.setup`): seed, device, and what mode we are in.
 """
 import contextlib
 import random
@@ -78,3 +79,15 @@ def to_device(batch, device: torch.device):
     if isinstance(batch, (list, tuple)):
         return type(batch)(to_device(v, device) for v in batch)
     return batch
+
+
+def setup(seed: int = 0) -> torch.device:
+    """First call of every notebook: seed everything, pick the device, say what mode we are in."""
+    from . import __version__
+
+    seed_everything(seed)
+    device = get_device()
+    mode = ("FAST (COURSE_FAST=1: small data, few steps)" if env.FAST
+            else "FULL (real training; COURSE_FAST=1 for a quick run)")
+    print(f"course_lib {__version__} | torch {torch.__version__} | device: {device} | mode: {mode} | seed: {seed}")
+    return device

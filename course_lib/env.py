@@ -102,16 +102,3 @@ SETTINGS = [
     ("COURSE_ARTIFACTS", "a folder", "unset", "the browser test keeps its screenshot there"),
 ]
 
-
-def setup(seed: int = 0):
-    """First call of every notebook: seed everything, pick the device, say what mode we are in."""
-    import torch
-
-    from . import __version__
-    from .device import get_device, seed_everything
-
-    seed_everything(seed)
-    device = get_device()
-    mode = "FAST (COURSE_FAST=1: small data, few steps)" if FAST else "FULL (real training; COURSE_FAST=1 for a quick run)"
-    print(f"course_lib {__version__} | torch {torch.__version__} | device: {device} | mode: {mode} | seed: {seed}")
-    return device

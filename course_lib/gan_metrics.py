@@ -7,12 +7,8 @@
 - Class coverage: the share of samples the classifier assigns to each digit.
 GAN samples live in [-1, 1]; map them to [0, 1] before the classifier.
 """
-import time
-
 import torch
 import torch.nn.functional as F
-
-from .checkpoint import load_model
 
 
 def _sqrt_psd(m: torch.Tensor) -> torch.Tensor:
@@ -67,55 +63,3 @@ def report(classifier, images01, reference_feats) -> dict:
     cov = class_coverage(probs)
     return {"IS": inception_score(probs), "FD": frechet_distance(feats, reference_feats),
             "min_class": float(cov.min()), "max_class": float(cov.max())}
-
-
-def _throughput(n_steps: int = 60, batch_size: int = 64) -> tuple[float, float]:
-    """images/s of course_lib.loop.fit + dcgan.gan_step vs a hand-written loop, same model and batch."""
-    from . import dcgan
-    from .loop import fit
-    device = torch.device("cpu")
-    x = torch.rand(batch_size * n_steps, 1, 28, 28)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, torch.zeros(len(x))),
-                                         batch_size=batch_size)
-    rates = []
-    for kind in ("plain", "course_lib", "plain", "course_lib"):
-        torch.manual_seed(0)
-        G, D = dcgan.Generator(), dcgan.Discriminator()
-        opt_g, opt_d = dcgan.optimizers(G, D)
-        start = time.perf_counter()
-        if kind == "plain":
-            for real, _ in loader:
-                real = real * 2 - 1
-                z = torch.randn(real.shape[0], G.nz)
-                fake = G(z)
-                loss_d = (F.binary_cross_entropy_with_logits(D(real), torch.ones(real.shape[0]))
-                          + F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(real.shape[0])))
-                opt_d.zero_grad(); loss_d.backward(); opt_d.step()
-                loss_g = F.binary_cross_entropy_with_logits(D(fake), torch.ones(real.shape[0]))
-                opt_g.zero_grad(); loss_g.backward(); opt_g.step()
-        else:
-            fit(dcgan.gan_step(G, D, opt_g, opt_d), loader, 1, device, desc="bench")
-        rates.append((kind, len(x) / (time.perf_counter() - start)))
-    plain = max(r for k, r in rates if k == "plain")
-    ours = max(r for k, r in rates if k == "course_lib")
-    return plain, ours
-
-
-def benchmark_main(argv) -> int:
-    from .data import mnist_tensors
-    n = 10_000
-    clf, _ = load_model("mnist_cnn")
-    G, meta = load_model("dcgan_mnist")
-    test_x, _ = mnist_tensors(train=False, n=n)
-    train_x, _ = mnist_tensors(train=True, n=n)
-    test_feats, _ = classify(clf, test_x)
-    rows = {"real train vs test (floor)": report(clf, train_x, test_feats),
-            f"DCGAN checkpoint ({meta.get('metrics', {}).get('epochs', '?')} epochs)": report(clf, sample(G, n), test_feats)}
-    print(f"{'':<32} {'IS':>6} {'FD':>9} {'min class':>10} {'max class':>10}   (n={n}, vs MNIST test features)")
-    for name, r in rows.items():
-        print(f"{name:<32} {r['IS']:6.2f} {r['FD']:9.3f} {r['min_class']:10.3f} {r['max_class']:10.3f}")
-    print("targets for the shipped DCGAN: IS >= 9.0, every digit between 0.05 and 0.15 of the samples")
-    plain, ours = _throughput()
-    print(f"training throughput (CPU, batch 64, {torch.get_num_threads()} threads): plain loop {plain:.0f} img/s, "
-          f"course_lib loop {ours:.0f} img/s, ratio {ours / plain:.2f} (target >= 0.95)")
-    return 0

@@ -7,9 +7,13 @@ Convention of the papers (SRCNN, VDSR, EDSR, SRGAN, ...): convert to Y of ITU-R 
          (2 mu_x mu_y + C1)(2 sigma_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(sigma_x^2 + sigma_y^2 + C2)),
          C1 = (0.01 L)^2, C2 = (0.03 L)^2                       (Wang, Bovik, Sheikh, Simoncelli, IEEE TIP 2004)
 SSIM is computed on "valid" windows only (no padding), like Wang's `ssim_index.m` and scikit-image.
+
+For the perception side (lesson 08) two texture proxies, SR relative to HR: sharpness (mean |grad Y|, Sobel) and
+high-frequency energy (the share of the Y spectrum's energy above half the Nyquist frequency).
 """
 import torch
 import torch.nn.functional as F
+from kornia.filters import spatial_gradient
 
 from .degrade import quantize
 
@@ -125,3 +129,38 @@ def sr_scores(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> dict:
     if hr.shape[-3] == 3:
         hr = rgb_to_y(hr)
     return {"psnr": psnr(sr, hr, crop=scale), "ssim": ssim(sr, hr, crop=scale)}
+
+
+def gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
+    """|grad Y| per pixel of images (B,C,H,W) or (C,H,W), RGB or Y: (B,1,H,W). Normalised Sobel kernels (/8,
+    `kornia.filters.spatial_gradient`); the outermost pixels see a replicated border."""
+    x = x if x.dim() == 4 else x[None]
+    y = rgb_to_y(x) if x.shape[-3] == 3 else x
+    g = spatial_gradient(y, mode="sobel", order=1, normalized=True)  # (B,1,2,H,W): d/dx, d/dy
+    return g.square().sum(dim=2).sqrt()
+
+
+def sharpness_ratio(sr: torch.Tensor, hr: torch.Tensor, crop: int = 4) -> float:
+    """mean |grad Y| of SR / of HR, ignoring `crop` + 1 border pixels (the +1: no gradient reads the padding):
+    < 1 too smooth (blur), 1 as much detail as HR (which says nothing about whether that detail is right; PSNR
+    does). sr, hr: RGB or Y, (C,H,W) or (B,C,H,W)."""
+    b = crop + 1
+    g_sr, g_hr = gradient_magnitude(sr)[..., b:-b, b:-b], gradient_magnitude(hr)[..., b:-b, b:-b]
+    return (g_sr.mean() / g_hr.mean()).item()
+
+
+def high_frequency_share(x: torch.Tensor, crop: int = 4) -> float:
+    """The share of |FFT2(Y - mean Y)|^2 above half the Nyquist frequency along either axis, for images (C,H,W) or
+    (B,C,H,W), RGB or Y, without `crop` border pixels."""
+    y = rgb_to_y(x) if x.shape[-3] == 3 else x
+    y = y[..., crop:-crop, crop:-crop] if crop else y
+    y = y - y.mean()
+    power = torch.fft.fftshift(torch.fft.fft2(y.double()), dim=(-2, -1)).abs().square()
+    h, w = power.shape[-2:]
+    fy, fx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+    return (power[..., (fy.abs() > 0.5) | (fx.abs() > 0.5)].sum() / power.sum()).item()
+
+
+def high_frequency_ratio(sr: torch.Tensor, hr: torch.Tensor, crop: int = 4) -> float:
+    """`high_frequency_share` of SR / of HR: < 1 fewer fine details than HR, 1 as many, > 1 more (noise, artefacts)."""
+    return high_frequency_share(sr, crop) / high_frequency_share(hr, crop)

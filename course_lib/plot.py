@@ -55,3 +55,85 @@ def plot_history(history: dict, keys=None, title: str | None = None, ax=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def smooth(values, k: int = 20) -> list[float]:
+    """Moving average over the last k values (fewer at the start), for noisy per-step curves."""
+    v = torch.as_tensor(values, dtype=torch.float64)
+    c = torch.cat([torch.zeros(1, dtype=torch.float64), v.cumsum(0)])
+    i = torch.arange(1, len(v) + 1)
+    return ((c[i] - c[(i - k).clamp(min=0)]) / i.clamp(max=k)).tolist()
+
+
+def live_kernel() -> bool:
+    """True inside a running Jupyter kernel, where ipywidgets can render."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def latent_explorer(G, z_start: torch.Tensor, z_end: torch.Tensor, steps: int = 16):
+    """A slider over z_t = (1 - t) z_start + t z_end through generator G (outputs in [-1, 1]), one row of images per
+    step; outside a live Jupyter kernel (a script, a static HTML page) it draws four steps as one figure."""
+    ts = torch.linspace(0, 1, steps)
+
+    @torch.no_grad()
+    def frame(i):
+        t = float(ts[i])
+        return G((1 - t) * z_start + t * z_end).cpu()
+
+    def show(step=0):
+        show_images(frame(step), nrow=len(z_start), value_range=(-1, 1), title=f"t = {float(ts[step]):.2f}")
+        plt.show()
+
+    if live_kernel():
+        import ipywidgets as widgets
+        return widgets.interact(show, step=widgets.IntSlider(value=0, min=0, max=steps - 1, description="step"))
+    picks = [0, steps // 3, 2 * steps // 3, steps - 1]
+    show_images(torch.cat([frame(i) for i in picks]), nrow=len(z_start), value_range=(-1, 1),
+                title="t = " + ", ".join(f"{float(ts[i]):.2f}" for i in picks) + " (rows)")
+    plt.show()
+    return None
+
+
+def zoom_compare(outputs: dict, hr_images: dict, size: int = 64):
+    """Side by side, for a photo and a zoom window chosen with widgets: {method: {photo: image}} and the HR photos.
+    Outside a live Jupyter kernel it draws one static figure (the first photo, a window a third of the way in)."""
+    def draw(image, top, left, size=size):
+        hr = hr_images[image]
+        size = min(size, *hr.shape[-2:])
+        top, left = min(top, hr.shape[-2] - size), min(left, hr.shape[-1] - size)
+        show_row({**{name: out[image] for name, out in outputs.items()}, "HR": hr}, zoom=(top, left, size, size),
+                 figsize=(13, 3.6))
+        plt.show()
+
+    if not live_kernel():
+        first = next(iter(hr_images))
+        h, w = hr_images[first].shape[-2:]
+        draw(first, max(0, h // 3), max(0, w // 3))
+        return None
+    import ipywidgets as widgets
+    largest = max(max(v.shape[-2:]) for v in hr_images.values())
+    return widgets.interact(draw, image=widgets.Dropdown(options=list(hr_images)),
+                            top=widgets.IntSlider(0, 0, largest, 8), left=widgets.IntSlider(0, 0, largest, 8),
+                            size=widgets.IntSlider(size, 32, 256, 16))
+
+
+def plot_confusion(cm: torch.Tensor, title: str, ax=None):
+    """A confusion matrix (rows: true class, columns: predicted) on a log colour scale, with its counts."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    n = cm.shape[0]
+    ax.imshow(cm.float().log1p(), cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            if cm[i, j]:
+                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7, color="white" if i == j else "black")
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    return ax

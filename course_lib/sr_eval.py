@@ -23,7 +23,7 @@ import torch
 from . import checkpoint, data
 from .device import get_device
 from .degrade import make_lr, mod_crop, upsample
-from .metrics import rgb_to_y, rgb_to_ycbcr, sr_scores, ycbcr_to_rgb
+from .metrics import high_frequency_ratio, rgb_to_y, rgb_to_ycbcr, sharpness_ratio, sr_scores, ycbcr_to_rgb
 
 SHIPPED = ("srcnn_x3", "espcn_x3", "srresnet_x4", "srgan_x4")
 
@@ -84,12 +84,14 @@ def super_resolve(model, lr: torch.Tensor, scale: int, keep_y: bool = False) -> 
 
 
 def evaluate(model, images: dict, scale: int) -> list[dict]:
-    """Rows {"image", "psnr", "ssim", "seconds", "megapixels"}, one per HR image, then a "mean" row.
+    """Rows {"image", "psnr", "ssim", "sharpness", "hf_energy", "seconds", "megapixels"}, one per HR image, then a
+    "mean" row.
 
     images: {name: HR (3,H,W) in [0,1]} (e.g. `data.photos("val")` or `data.image_folder(path)`).
     "seconds" is the time `super_resolve` took; the "mean" row holds the mean scores and seconds and the
     total megapixels (of the HR images). RGB outputs are scored after 8-bit quantisation of RGB, Y-only
-    outputs after quantisation of Y.
+    outputs after quantisation of Y. "sharpness" and "hf_energy" are `metrics.sharpness_ratio` and
+    `high_frequency_ratio` (border crop = scale) of the output before quantisation.
     """
     rows = []
     for name, hr in images.items():
@@ -98,12 +100,25 @@ def evaluate(model, images: dict, scale: int) -> list[dict]:
         start = time.perf_counter()
         sr = super_resolve(model, lr, scale, keep_y=True)
         seconds = time.perf_counter() - start
-        scores = sr_scores(sr, hr, scale)
+        scores = {**sr_scores(sr, hr, scale), "sharpness": sharpness_ratio(sr, hr, scale),
+                  "hf_energy": high_frequency_ratio(sr, hr, scale)}
         rows.append({"image": name, **scores, "seconds": seconds, "megapixels": hr.shape[-2] * hr.shape[-1] / 1e6})
     if rows:
-        mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("psnr", "ssim", "seconds")}
+        mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("psnr", "ssim", "sharpness", "hf_energy", "seconds")}
         rows.append({"image": "mean", **mean, "megapixels": sum(r["megapixels"] for r in rows)})
     return rows
+
+
+def validate(model, images: dict, scale: int) -> dict:
+    """The numbers recipes and notebooks log after each epoch: mean Y-PSNR, SSIM and sharpness of `model` on HR
+    `images` with this protocol (in eval mode, then back), and the bicubic baseline's PSNR and SSIM."""
+    was_training = model.training
+    model.eval()
+    ours = evaluate(model, images, scale)[-1]
+    model.train(was_training)
+    bicubic = evaluate("bicubic", images, scale)[-1]
+    return {"val_psnr": ours["psnr"], "val_ssim": ours["ssim"], "val_sharpness": ours["sharpness"],
+            "bicubic_psnr": bicubic["psnr"], "bicubic_ssim": bicubic["ssim"]}
 
 
 def format_table(rows: list[dict], title: str = "") -> str:
@@ -154,40 +169,6 @@ def main(argv=None) -> int:
             continue
         print(format_table(rows, f"\n{args.model} x{scale} on {source} (Y channel, border crop {scale})"))
     return status
-
-
-def benchmark_main(argv) -> None:
-    """`python -m course_lib.benchmark sr`: every shipped SR model vs bicubic on the validation photos."""
-    parser = argparse.ArgumentParser(prog="sr benchmark")
-    parser.add_argument("--crop", type=int, help="central crop of each validation photo (quick runs)")
-    parser.add_argument("--device", help="default: the best available, or $COURSE_DEVICE")
-    args = parser.parse_args(argv)
-    device = get_device(args.device)
-    images = center_crop(data.photos("val"), args.crop)
-    entries, missing = [], []
-    for name in SHIPPED:
-        try:
-            entries.append((name, load(name, device)))
-        except checkpoint.CheckpointError:
-            missing.append(name)
-    entries = [(name, model, getattr(model, "scale", int(name.rsplit("_x", 1)[1]))) for name, model in entries]
-    scales = sorted({scale for _, _, scale in entries} | {3, 4})
-    entries = [(f"bicubic_x{s}", "bicubic", s) for s in scales] + entries
-    print(f"validation photos: {', '.join(images)}" + (f" (central {args.crop}px crops)" if args.crop else ""))
-    print(f"{'model':<14} {'scale':>5} {'Y-PSNR':>8} {'vs bicubic':>10} {'SSIM':>7} {'s/MP':>8}   "
-          f"(time per output megapixel, {device})")
-    bicubic = {}
-    for name, model, scale in entries:
-        evaluate(model, center_crop(images, 64), scale)  # warm-up
-        mean = evaluate(model, images, scale)[-1]
-        gain = f"{mean['psnr'] - bicubic[scale]:+.2f} dB" if scale in bicubic else "-"
-        bicubic.setdefault(scale, mean["psnr"])  # the bicubic rows come first
-        print(f"{name:<14} {'x' + str(scale):>5} {mean['psnr']:>8.2f} {gain:>10} {mean['ssim']:>7.4f} "
-              f"{mean['seconds'] * len(images) / mean['megapixels']:>8.3f}")
-    print("targets (validation photos): SRCNN and ESPCN x3 >= +1.0 dB, SRResNet x4 >= +1.2 dB over bicubic; "
-          "SRGAN below SRResNet (the perception-distortion trade-off, lesson 08)")
-    for name in missing:
-        print(f"{name:<14} missing: train it with `python -m course_lib.train {name.split('_')[0]}`")
 
 
 if __name__ == "__main__":

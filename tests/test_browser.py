@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_lib import env
+
 pytest.importorskip("playwright.sync_api", reason="playwright missing: pip install -e '.[dev]'")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,9 +84,9 @@ def test_lesson04_explorer_slider_changes_the_digits(lab, tmp_path):
 
     url, token = lab
     shots = [tmp_path / "browser.png"]
-    if os.environ.get("COURSE_ARTIFACTS"):
-        Path(os.environ["COURSE_ARTIFACTS"]).mkdir(parents=True, exist_ok=True)
-        shots.append(Path(os.environ["COURSE_ARTIFACTS"]) / "browser_widget.png")
+    if env.artifacts_dir():
+        env.artifacts_dir().mkdir(parents=True, exist_ok=True)
+        shots.append(env.artifacts_dir() / "browser_widget.png")
 
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)

@@ -10,6 +10,7 @@ from PIL import Image
 from torch import nn
 
 from course_lib import checkpoint, data, degrade, metrics, sr_eval
+from course_lib.benchmarks import sr as sr_benchmark
 
 
 # Toy SR models following the course convention, in a stand-in course_lib module so load_model can rebuild them.
@@ -113,7 +114,7 @@ def test_cli_loads_checkpoints_and_reports_errors(tmp_path, toy_module, capsys):
 
 
 def test_benchmark_lists_bicubic_and_every_shipped_model(capsys):
-    sr_eval.benchmark_main(["--crop", "48"])
+    assert sr_benchmark.main(["--crop", "48"]) == 0
     out = capsys.readouterr().out
     assert "bicubic_x3" in out and "bicubic_x4" in out and "s/MP" in out
     for name in sr_eval.SHIPPED:

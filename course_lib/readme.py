@@ -1,0 +1,103 @@
+"""Generated parts of README.md: the settings table (from course_lib.env.SETTINGS) and the "Measured" table (from
+the benchmark results recorded in course_lib/benchmarks/measured.json), between <!-- NAME:start/end --> markers.
+
+    python -m course_lib.readme           # rewrite the blocks
+    python -m course_lib.readme --check   # exit 1 if README.md is not what they would be (tests/test_readme.py)
+
+Numbers are typed nowhere: re-measure with `python -m course_lib.benchmark --record SUITE`, then run this.
+"""
+import re
+import sys
+from pathlib import Path
+
+from . import benchmark, env
+
+README = env.PACKAGE_DIR.parent / "README.md"
+
+
+def settings_table() -> str:
+    lines = ["| setting | values | default | effect |", "|---|---|---|---|"]
+    lines += [f"| `{name}` | {values} | {default} | {effect} |" for name, values, default, effect in env.SETTINGS]
+    return "\n".join(lines)
+
+
+def _missing(suite: str) -> str:
+    return f"not recorded: `python -m course_lib.benchmark --record {suite}`"
+
+
+def measured_rows(results: dict) -> list[tuple[str, str, str]]:
+    """(what, measured, target) rows from the recorded benchmark results."""
+    rows = []
+    clf = results.get("classifier")
+    rows.append(("MNIST classifier (`mnist_cnn`), test accuracy",
+                 f"{100 * clf['accuracy']:.2f} %" if clf else _missing("classifier"), "≥ 99.0 %"))
+    gan = results.get("gan")
+
+    def gan_cells(r):
+        return f"{r['IS']:.2f} / {r['FD']:.1f} / {100 * r['min_class']:.1f}–{100 * r['max_class']:.1f} %"
+    n = f"{gan['n']:,}" if gan else "10,000"
+    rows.append((f"DCGAN (`dcgan_mnist`), classifier IS / FD / digit shares, {n} samples",
+                 gan_cells(gan["dcgan"]) if gan else _missing("gan"), "IS ≥ 9.0; 5–15 % each"))
+    rows.append(("real MNIST train vs test, the same metrics (the floor)",
+                 gan_cells(gan["real"]) if gan else _missing("gan"), ""))
+    rows.append(("course_lib GAN loop vs a plain PyTorch loop, training throughput",
+                 f"ratio {gan['course_lib_images_per_s'] / gan['plain_images_per_s']:.2f}" if gan else _missing("gan"),
+                 "≥ 0.95"))
+    sr = results.get("sr")
+    if sr and not sr.get("crop"):
+        m = sr["models"]
+
+        def gain(name, bicubic):
+            return f"{m[name]['psnr'] - m[bicubic]['psnr']:+.2f}"
+        photos = f"{len(sr['images'])} validation photos"
+        rows.append((f"SRCNN ×3 / ESPCN ×3, Y-PSNR over bicubic ({m['bicubic_x3']['psnr']:.2f} dB), {photos}",
+                     f"{gain('srcnn_x3', 'bicubic_x3')} / {gain('espcn_x3', 'bicubic_x3')} dB", "≥ +1.0 dB"))
+        rows.append((f"SRResNet ×4, Y-PSNR over bicubic ({m['bicubic_x4']['psnr']:.2f} dB)",
+                     f"{gain('srresnet_x4', 'bicubic_x4')} dB", "≥ +1.2 dB"))
+        r, g = m["srresnet_x4"], m["srgan_x4"]
+        rows.append((f"SRGAN ×4: Y-PSNR, sharpness, high-frequency energy (SRResNet: {r['psnr']:.2f} dB, "
+                     f"{r['sharpness']:.2f}, {r['hf_energy']:.2f})",
+                     f"{g['psnr']:.2f} dB, {g['sharpness']:.2f}, {g['hf_energy']:.2f}", "lower PSNR, sharper"))
+    else:
+        rows.append(("super-resolution models vs bicubic, validation photos", _missing("sr"), ""))
+    grading = results.get("grading")
+    if grading and "seconds" in grading:
+        rows.append((grading.get("what", "grading submissions"), f"{grading['seconds']:.0f} s",
+                     grading.get("target", "< 300 s")))
+    return rows
+
+
+def measured_table(results: dict | None = None) -> str:
+    results = benchmark.recorded() if results is None else results
+    lines = ["| what | measured | target |", "|---|---|---|"]
+    lines += [f"| {what} | {value} | {target} |" for what, value, target in measured_rows(results)]
+    return "\n".join(lines)
+
+
+def with_block(text: str, name: str, block: str) -> str:
+    """`text` with the part between <!-- name:start --> and <!-- name:end --> replaced by `block`."""
+    pattern = re.compile(rf"(<!-- {name}:start -->\n)(?:.*?\n)?(<!-- {name}:end -->)", re.S)
+    if not pattern.search(text):
+        raise ValueError(f"README.md has no <!-- {name}:start --> ... <!-- {name}:end --> block")
+    return pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text)
+
+
+def render(text: str) -> str:
+    return with_block(with_block(text, "settings", settings_table()), "measured", measured_table())
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    text = README.read_text()
+    new = render(text)
+    if "--check" in argv:
+        if new != text:
+            print("README.md is stale: run `python -m course_lib.readme`", file=sys.stderr)
+            return 1
+        return 0
+    Path(README).write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
