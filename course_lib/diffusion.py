@@ -124,11 +124,10 @@ def sample_ddpm(model, n: int, betas: torch.Tensor, y=None, w: float = 0.0, gene
     device = next(model.parameters()).device
     alpha_bars, T = alpha_bar(betas), len(betas)
     x = torch.randn(n, *shape, generator=generator).to(device)
-    noises = torch.randn(T, n, *shape, generator=generator) if generator is not None else None
     frames = []
     for t in tqdm(range(T - 1, -1, -1), desc=desc, leave=False, disable=not progress_enabled()):
         eps = predict_eps(model, x, t, y, w)
-        noise = noises[t].to(device) if noises is not None else None
+        noise = torch.randn(n, *shape, generator=generator).to(device) if generator is not None else None
         x = ancestral_step(x, t, eps, betas, alpha_bars, noise)
         if trajectory_every and (t % trajectory_every == 0):
             frames.append(x.clamp(-1, 1).cpu())

@@ -249,7 +249,7 @@ def test_rejection_sample_keeps_what_the_discriminator_prefers():
 
 def test_generators_table_prints_every_row():
     from course_lib.benchmarks import generators
-    row = dict(n=100, IS=9.1, FD=3.0, FD_common=4.0, min_class=0.08, max_class=0.12, in_between=0.03)
+    row = dict(n=100, IS=9.1, FD=3.0, IS_common=9.0, FD_common=4.0, min_class=0.08, max_class=0.12, in_between=0.03)
     text = generators.table([{"name": "a", "nfe": None, "train_s": None, "img_s": None, **row},
                              {"name": "b", "nfe": 50, "train_s": 3600.0, "img_s": 12.5, **row}], 100)
-    assert len(text.splitlines()) == 3 and "FD@100" in text and "3600" in text and "12.5" in text
+    assert len(text.splitlines()) == 3 and "FD@100" in text and "IS@100" in text and "3600" in text and "12.5" in text
