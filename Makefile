@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 KERNEL := image-gen-course
 JOBS   ?= 2
 
-.PHONY: setup lab test notebooks benchmark book chromium clean
+.PHONY: setup lab test notebooks benchmark book chromium sandbox clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 lab: setup
 	$(BIN)/jupyter lab notebooks/
 
-test: setup chromium
+test: setup chromium sandbox
 	COURSE_FAST=1 COURSE_STRICT=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
 
 notebooks: setup
@@ -41,6 +41,14 @@ chromium:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	else echo "chromium missing and not root: tests/test_browser.py will skip (sudo apt-get install --no-install-recommends chromium)"; fi
+
+# Debian's bubblewrap: the grader's sandbox (course_lib/grade/sandbox.py, tests/test_sandbox.py); installed only
+# when missing and we are root. Without it the sandbox tests fail and the grader refuses to run.
+sandbox:
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null; \
+	else echo "bubblewrap missing and not root: the grader and tests/test_sandbox.py need it (sudo apt-get install bubblewrap)"; fi
 
 clean:
 	rm -rf $(VENV)

@@ -5,17 +5,23 @@ object and raises CheckFailure with a message that says what is wrong, never the
 
 `check` prints one line per test and returns what later cells should use: the student's object
 when every test passes, otherwise course_lib's reference implementation, saying so plainly, so a
-skipped exercise never blocks the rest of the notebook. Under COURSE_STRICT=1 (the test suite) a
-failing solution raises instead, so a broken solution notebook cannot pass CI; a stub that is
-simply not done yet (NotImplementedError) still falls back.
+skipped exercise never blocks the rest of the notebook. Under COURSE_STRICT=1 (the test suite, read
+through course_lib.env) a failing solution raises instead, so a broken solution notebook cannot pass
+CI; a stub that is simply not done yet (NotImplementedError) still falls back.
+
+One bug, one message: the first test of an exercise is its basic one (shape, type, the simplest
+case); when it fails, `check` says so first and lists later failures without their hints. Calling a
+callable that the exercise's contract forbids (`forbidden=`, course_lib.contracts) fails the test.
 """
 import importlib
-import os
 import pkgutil
 import traceback
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import torch
+
+from . import env
 
 PASS, FAIL, ERROR, TODO = "pass", "fail", "error", "not implemented"
 EXERCISES: dict = {}
@@ -40,11 +46,13 @@ class Result:
     test: str
     status: str
     message: str = ""
+    warnings: list = field(default_factory=list)
 
 
 class Exercise:
-    def __init__(self, exercise_id: str, reference, contract: str, points: int = 1):
+    def __init__(self, exercise_id: str, reference, contract: str, points: int = 1, forbidden=()):
         self.id, self.reference, self.contract, self.points = exercise_id, reference, contract, points
+        self.forbidden = tuple(forbidden)  # dotted names of callables the contract forbids (course_lib.contracts)
         self.tests = []
 
     def test(self, description: str):
@@ -55,11 +63,12 @@ class Exercise:
         return register
 
 
-def exercise(exercise_id: str, reference, contract: str, points: int = 1) -> Exercise:
-    """Declare an exercise (id, the course_lib reference to fall back on, its contract in one line)."""
+def exercise(exercise_id: str, reference, contract: str, points: int = 1, forbidden=()) -> Exercise:
+    """Declare an exercise (id, the course_lib reference to fall back on, its contract in one line, and the
+    dotted names of the callables that contract forbids, e.g. ("torch.nn.functional.conv2d",))."""
     if exercise_id in EXERCISES:
         raise ValueError(f"exercise id {exercise_id!r} is declared twice")
-    EXERCISES[exercise_id] = ex = Exercise(exercise_id, reference, contract, points)
+    EXERCISES[exercise_id] = ex = Exercise(exercise_id, reference, contract, points, forbidden)
     return ex
 
 
@@ -84,23 +93,51 @@ def user_frame(tb) -> str:
     return f" (line {frames[-1].lineno}: {frames[-1].line})" if frames and frames[-1].line else ""
 
 
+def run_test(exercise_id: str, description: str, fn, obj, used: list | None = None, guard: bool = True) -> Result:
+    """Run one public test on `obj` (seeded); never raises. A forbidden callable used by `obj` fails it
+    (`guard=False`: the caller watches for them itself, as the grader does in its sandboxed child)."""
+    from .contracts import guarded, short
+    forbidden = EXERCISES[exercise_id].forbidden if exercise_id in EXERCISES and guard else ()
+    used = [] if used is None else used
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.manual_seed(0)
+        try:
+            fn(guarded(obj, forbidden, used))
+            result = Result(description, PASS)
+        except NotImplementedError:
+            result = Result(description, TODO, "not implemented yet")
+        except CheckFailure as err:
+            result = Result(description, FAIL, str(err))
+        except Exception as err:  # the student's code crashed: show its own error, not ours
+            result = Result(description, ERROR,
+                            f"your code raised {type(err).__name__}: {err}{user_frame(err.__traceback__)}")
+    if used and result.status != TODO:
+        result = Result(description, FAIL, f"your code used {', '.join(map(short, used))}, which the contract forbids")
+    result.warnings = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))[:3]
+    return result
+
+
 def run_checks(exercise_id: str, obj) -> list[Result]:
     """Run every public test of an exercise on `obj`; never raises, never prints."""
-    results = []
-    for description, fn in get(exercise_id).tests:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            try:
-                fn(obj)
-                results.append(Result(description, PASS))
-            except NotImplementedError:
-                results.append(Result(description, TODO, "not implemented yet"))
-            except CheckFailure as err:
-                results.append(Result(description, FAIL, str(err)))
-            except Exception as err:  # the student's code crashed: show its own error, not ours
-                results.append(Result(description, ERROR,
-                                      f"your code raised {type(err).__name__}: {err}{user_frame(err.__traceback__)}"))
-    return results
+    return [run_test(exercise_id, description, fn, obj) for description, fn in get(exercise_id).tests]
+
+
+def report(results: list[Result]) -> list[str]:
+    """The lines `check` prints: one bug, one message. When the first test (the basic one: shape, type,
+    the simplest case) fails, its message comes first and the later failures are listed without their
+    hints, since they most likely share its cause. Warnings are shown without any source line."""
+    lines, basic_failed = [], results and results[0].status in (FAIL, ERROR)
+    for i, r in enumerate(results):
+        mark = "PASS" if r.status == PASS else "FAIL"
+        if basic_failed and i > 0 and r.status != PASS:
+            lines.append(f"  [{mark}] {r.test} (may share the cause above)")
+        else:
+            lines.append(f"  [{mark}] {r.test}" + (f": {r.message}" if r.message else ""))
+        lines += [f"         warning: {w}" for w in getattr(r, "warnings", [])]
+    if basic_failed and any(r.status != PASS for r in results[1:]):
+        lines.insert(1, "  Fix this first: the failures below may all come from it.")
+    return lines
 
 
 def check(exercise_id: str, obj):
@@ -111,14 +148,11 @@ def check(exercise_id: str, obj):
     if all(r.status == TODO for r in results):
         print(f"[TODO] {exercise_id}: not implemented yet. Contract: {ex.contract}")
     else:
-        for r in results:
-            mark = "PASS" if r.status == PASS else "FAIL"
-            print(f"  [{mark}] {r.test}" + (f": {r.message}" if r.message else ""))
+        print("\n".join(report(results)))
         print(f"{'[OK]' if passed == len(results) else '[FAIL]'} {exercise_id}: {passed}/{len(results)} checks passed")
     if passed == len(results):
         return obj
-    strict = os.environ.get("COURSE_STRICT", "0") == "1"
-    if strict and any(r.status in (FAIL, ERROR) for r in results):
+    if env.strict() and any(r.status in (FAIL, ERROR) for r in results):
         raise CheckFailed(f"{exercise_id} failed its self-check under COURSE_STRICT=1")
     name = getattr(ex.reference, "__qualname__", repr(ex.reference))
     print(f"-> The rest of this notebook uses course_lib's reference `{ex.reference.__module__}.{name}` "

@@ -1,5 +1,6 @@
 """The contract every graded exercise's tests follow: pass on the solution, fail on the stub,
-fail on each plausible wrong implementation (for the reason given)."""
+fail on each plausible wrong implementation (for the reason given), and the first message a student
+reads names the actual mistake (one bug, one message: course_lib.selfcheck.report)."""
 import exercises
 
 from course_lib.selfcheck import PASS, TODO, run_checks
@@ -8,6 +9,11 @@ from course_lib.selfcheck import PASS, TODO, run_checks
 def failed_tests(exercise_id: str, obj) -> dict[str, str]:
     """{test description: message} of the public tests `obj` does not pass."""
     return {r.test: r.message for r in run_checks(exercise_id, obj) if r.status != PASS}
+
+
+def first_failure(exercise_id: str, obj) -> tuple[str, str]:
+    """(description, message) of the first failing test: what `check` shows first, in full."""
+    return next(((r.test, r.message) for r in run_checks(exercise_id, obj) if r.status != PASS), ("", ""))
 
 
 def assert_solution_passes(notebook: str, exercise_id: str):
@@ -26,3 +32,10 @@ def assert_wrong_fails(exercise_id: str, wrong, because: str):
     failed = failed_tests(exercise_id, wrong)
     assert failed, f"wrong implementation passed every check of {exercise_id}"
     assert any(because in name for name in failed), f"failed for other reasons: {failed}"
+
+
+def assert_first_message_names(exercise_id: str, wrong, mistake: str):
+    """The first failing test's description or message (the one hint `check` prints in full) contains `mistake`."""
+    test, message = first_failure(exercise_id, wrong)
+    assert test, f"wrong implementation passed every check of {exercise_id}"
+    assert mistake in test or mistake in message, f"the first message does not name the mistake: {test}: {message}"

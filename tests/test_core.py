@@ -190,6 +190,36 @@ def test_check_reports_student_exceptions(toy_exercise, capsys, monkeypatch):
     assert "AttributeError" in capsys.readouterr().out
 
 
+def test_check_says_one_bug_once_and_shows_no_check_source(capsys, monkeypatch):
+    """A failing first (basic) test is reported first, later failures without their hints; a warning raised
+    while testing is shown without the check's source line; COURSE_STRICT=true is strict too."""
+    import warnings
+    ex = chk.exercise("toy_shape", lambda x: 2 * x, "toy_shape(x) -> 2x, same shape")
+
+    @ex.test("output shape")
+    def _(fn):
+        chk.expect(fn(torch.ones(3)).shape == (3,), "wrong output shape: SHAPE-HINT")
+
+    @ex.test("values")
+    def _(fn):
+        chk.expect(torch.equal(fn(torch.ones(3)), 2 * torch.ones(3)), "VALUE-HINT")  # CHECK-SOURCE-LINE
+    try:
+        monkeypatch.setenv("COURSE_STRICT", "0")
+
+        def wrong(x):
+            warnings.warn("student warning")
+            return torch.ones(4)
+        chk.check("toy_shape", wrong)
+        out = capsys.readouterr().out
+        assert out.index("SHAPE-HINT") < out.index("may share the cause") and "VALUE-HINT" not in out
+        assert "UserWarning: student warning" in out and "CHECK-SOURCE-LINE" not in out and "warnings.warn" not in out
+        monkeypatch.setenv("COURSE_STRICT", "true")
+        with pytest.raises(chk.CheckFailed):
+            chk.check("toy_shape", wrong)
+    finally:
+        del chk.EXERCISES["toy_shape"]
+
+
 def test_check_strict_raises_on_wrong_but_not_on_stub(toy_exercise, monkeypatch):
     monkeypatch.setenv("COURSE_STRICT", "1")
     with pytest.raises(chk.CheckFailed):

@@ -1,5 +1,6 @@
-"""course_lib.grade: the exact grades of a corpus of synthetic submissions (tests/submissions_corpus.py),
-feedback that never shows the tests, determinism, and the command line's exit codes.
+"""course_lib.grade: the exact grades of a corpus of honest synthetic submissions (tests/submissions_corpus.py),
+feedback that never shows the tests, determinism, and the command line's exit codes. The hostile corpus and
+the isolation tests are in tests/test_sandbox.py.
 
 The corpus is graded once (module fixture, through `python -m course_lib.grade`); the other tests read its files.
 """
@@ -13,7 +14,9 @@ import nbformat
 import pytest
 import submissions_corpus as corpus
 
-from course_lib import grade
+from course_lib import grade, notebook
+from course_lib.benchmarks import grading as grading_benchmark
+from course_lib.grade.judge import Task
 from course_lib.selfcheck import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +43,7 @@ def test_every_submission_gets_its_exact_grade(graded):
     root, _ = graded
     table = rows(root / "grades" / "grades.csv")
     assert table[0] == tuple(grade.COLUMNS)
-    assert table[1:] == sorted(corpus.EXPECTED, key=lambda r: (r[0], r[1], r[6], r[2]))
+    assert table[1:] == sorted((row + ("",) for row in corpus.EXPECTED), key=lambda r: (r[0], r[1], r[6], r[2]))
 
 
 def test_summary_lists_every_file_and_the_time(graded):
@@ -66,7 +69,7 @@ def test_feedback_says_what_happened(graded):
     assert "NameError: name 'x' is not defined" in text["exception_and_memory"]
     assert "can't allocate memory" in text["exception_and_memory"]
     assert "`import nonexistent_module` failed" in text["noisy"] and "x" * 1000 not in text["noisy"]
-    assert "the grading process died (exit code 3)" in text["crash"]
+    assert "the notebook called sys.exit/os._exit (exit code 3)" in text["crash"]
     assert "not a notebook" in text["notes"] and "empty folder" in text["frank"]
     assert "lesson 06" in text["grace"] and "report.pdf: not a notebook" in text["heidi"]
 
@@ -118,7 +121,7 @@ def test_usage_errors_exit_2_and_the_graders_own_failures_exit_1(tmp_path, monke
     assert exit_.value.code == 0 and "SUBMISSIONS" in capsys.readouterr().out
 
     shutil.copy(ROOT / "solutions" / corpus.LESSON01, tmp_path / "subs" / "ann.ipynb")
-    monkeypatch.setattr(grade, "_run_child", lambda *args: 1 / 0)
+    monkeypatch.setattr(grade.cli, "grade_file", lambda *args: 1 / 0)
     assert grade.main([str(tmp_path / "subs"), "--out", str(tmp_path / "grades")]) == 1
     assert "grader error" in (tmp_path / "grades" / "grades.csv").read_text()
 
@@ -133,11 +136,11 @@ def test_every_lesson_is_identified_and_its_exercises_found(folder):
         for cell in bare.cells:
             cell.metadata = {}
         for version in (nb, bare):
-            lesson = grade.identify_lesson(version, known)
+            lesson = notebook.identify_lesson(version, known)
             assert lesson == path.name[:2]
             for exercise_id in [i for i in known if i.startswith(f"l{lesson}_")]:
-                task = grade.find_task(version, exercise_id, known[exercise_id].reference.__name__)
-                assert task.status == "" and task.expression, (path.name, exercise_id, task)
+                task = Task(version, exercise_id, notebook.import_lines(version))
+                assert task.status == "" and task.expression and not task.violations, (path.name, exercise_id)
 
 
 def test_a_check_call_inside_the_exercise_cell_and_a_missing_check_call():
@@ -146,12 +149,12 @@ def test_a_check_call_inside_the_exercise_cell_and_a_missing_check_call():
         nbformat.v4.new_code_cell("def conv2d(x, w, b=None, stride=1, padding=0):\n    return x\n\n"
                                   "conv2d = check('l01_conv2d', conv2d)"),
         nbformat.v4.new_code_cell("def helper():\n    pass\n\ndef maxpool2d(x, k, s=None):\n    return x")])
-    assert grade.find_task(nb, "l01_conv2d", "conv2d").expression == "conv2d"
-    assert grade.find_task(nb, "l01_maxpool2d", "maxpool2d").expression == "maxpool2d"
-    assert grade.identify_lesson(nb, load_all()) == "01"
+    assert Task(nb, "l01_conv2d", "").expression == "conv2d"
+    assert Task(nb, "l01_maxpool2d", "").expression == "maxpool2d"
+    assert notebook.identify_lesson(nb, load_all()) == "01"
 
 
 def test_benchmark_prints_its_table(capsys):
-    assert grade.benchmark_main(["--count", "2"]) == 0
+    assert grading_benchmark.main(["--count", "2"]) == 0
     out = capsys.readouterr().out
     assert "seconds per submission" in out and "< 300 s" in out

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib import conv
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "01_tensors_and_convolution.ipynb"
 
@@ -62,8 +62,8 @@ def conv_stride_subsamples_wrong_phase(x, weight, bias=None, stride=1, padding=0
     return full[..., stride - 1::stride, stride - 1::stride][..., :oh, :ow]
 
 
-def conv_zeros(x, weight, bias=None, stride=1, padding=0):
-    return torch.zeros_like(F.conv2d(x, weight, bias, stride=stride, padding=padding))
+def conv_zeros(x, weight, bias=None, stride=1, padding=0):  # the right shape, nothing computed
+    return torch.zeros_like(_correlate(x, weight, bias, stride, padding))
 
 
 def conv_ignores_bias(x, weight, bias=None, stride=1, padding=0):
@@ -108,8 +108,12 @@ def test_maxpool2d_solution_passes_and_stub_fails():
     assert_stub_fails(NB, "l01_maxpool2d")
 
 
+def _windows(x, kernel, stride):  # (N,C,H',W',k,k): wrong implementations must not use F.max_pool2d either
+    return x.unfold(-2, kernel, stride).unfold(-2, kernel, stride)
+
+
 def pool_stride_one_default(x, kernel, stride=None):  # forgets that stride defaults to kernel
-    return F.max_pool2d(x, kernel, stride or 1)
+    return _windows(x, kernel, stride or 1).amax((-2, -1))
 
 
 def pool_average(x, kernel, stride=None):
@@ -117,11 +121,11 @@ def pool_average(x, kernel, stride=None):
 
 
 def pool_max_of_abs(x, kernel, stride=None):
-    return F.max_pool2d(x.abs(), kernel, stride)
+    return _windows(x.abs(), kernel, stride or kernel).amax((-2, -1))
 
 
 def pool_ignores_stride(x, kernel, stride=None):
-    return F.max_pool2d(x, kernel, kernel)
+    return _windows(x, kernel, kernel).amax((-2, -1))
 
 
 def test_maxpool2d_wrong_implementations_fail():
@@ -129,6 +133,38 @@ def test_maxpool2d_wrong_implementations_fail():
     assert_wrong_fails("l01_maxpool2d", pool_average, because="maximum of each window")
     assert_wrong_fails("l01_maxpool2d", pool_max_of_abs, because="negative inputs")
     assert_wrong_fails("l01_maxpool2d", pool_ignores_stride, because="output shape")
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test must name)
+    ("l01_conv2d", conv_true_convolution, "not flipped"),
+    ("l01_conv2d", conv_transposed_kernel, "u runs over rows, v over columns"),
+    ("l01_conv2d", conv_padding_off_by_one, "output shape"),
+    ("l01_conv2d", conv_pads_one_side, "pad p zeros on every side"),
+    ("l01_conv2d", conv_ignores_stride, "output shape"),
+    ("l01_conv2d", conv_stride_subsamples_wrong_phase, "starts at input (s*i, s*j)"),
+    ("l01_conv2d", conv_zeros, "stride 1, padding 0"),
+    ("l01_conv2d", conv_ignores_bias, "add bias[o]"),
+    ("l01_conv2d", conv_first_channel_only, "sum over all input channels"),
+    ("l01_conv2d", conv_output_size_ceil, "output size formula"),
+    ("l01_maxpool2d", pool_stride_one_default, "stride defaults to kernel"),
+    ("l01_maxpool2d", pool_average, "maximum of each window"),
+    ("l01_maxpool2d", pool_max_of_abs, "negative inputs"),
+    ("l01_maxpool2d", pool_ignores_stride, "output shape"),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)
+
+
+def test_a_forbidden_call_fails_the_check_with_its_name():
+    from course_lib.selfcheck import run_checks
+    results = run_checks("l01_conv2d", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride, padding))
+    assert all(r.status == "fail" and "F.conv2d, which the contract forbids" in r.message for r in results)
+    results = run_checks("l01_maxpool2d", lambda x, k, s=None: torch.nn.MaxPool2d(k, s)(x))
+    assert all("nn.MaxPool2d" in r.message for r in results), [r.message for r in results]
 
 
 # ---------------------------------------------------------------- course_lib.conv itself

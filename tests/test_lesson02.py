@@ -1,13 +1,14 @@
 """Hidden tests of lesson 02: each exercise passes on the solution, fails on the stub and on plausible mistakes;
 the fast training recipe reaches 95 %; the shipped checkpoint keeps the API the GAN lessons rely on."""
 import kornia.augmentation as K
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from course_lib import classifier, data
 from course_lib.checkpoint import load_model, read_checkpoint
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "02_cnn_classifier.ipynb"
 
@@ -209,3 +210,28 @@ def test_benchmark_prints_the_table(capsys):
     assert classifier.benchmark_main([]) == 0
     text = capsys.readouterr().out
     assert "test accuracy (10,000 images)" in text and "digit 9" in text and "images/s" in text
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
+    ('l02_augment', augment_with_flips, 'mirror image'),
+    ('l02_augment', augment_identity, 'is random'),
+    ('l02_augment', augment_with_unclipped_noise, '[0,1]'),
+    ('l02_augment', augment_any_rotation, 'mirror image'),
+    ('l02_model', SoftmaxAtTheEnd, 'not probabilities'),
+    ('l02_model', SqueezesTheBatch, 'single image'),
+    ('l02_model', FlattensTheBatchAway, 'logits (B,10)'),
+    ('l02_model', NormalisesWithBatchStatistics, 'batch independence'),
+    ('l02_model', UnusedLayer, 'gradients reach every parameter'),
+    ('l02_model', BigMLP, 'is small'),
+    ('l02_train_step', step_without_zero_grad, 'do not accumulate'),
+    ('l02_train_step', step_without_optimizer_step, 'updates the parameters'),
+    ('l02_train_step', step_returns_tensor, 'Python float'),
+    ('l02_train_step', step_in_eval_mode, 'training mode'),
+    ('l02_train_step', step_before_backward, 'updates the parameters'),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)

@@ -1,9 +1,10 @@
 """Hidden tests of lesson 03: each exercise passes on the solution, fails on the stub and on plausible mistakes."""
+import pytest
 import torch
 import torch.nn.functional as F
 
 from course_lib.gan import d_loss, g_loss
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "03_gan_fundamentals.ipynb"
 
@@ -46,3 +47,17 @@ def test_wrong_implementations_fail():
     assert_wrong_fails("l03_d_loss", d_loss_unstable, because="stays finite")
     assert_wrong_fails("l03_g_loss", g_loss_saturating, because="non-saturating form")
     assert_wrong_fails("l03_gan_step", gan_step_no_detach_g_first, because="updates D and G exactly")
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
+    ('l03_d_loss', d_loss_swapped_labels, 'equals -mean log D(x)'),
+    ('l03_d_loss', d_loss_unstable, 'stays finite'),
+    ('l03_g_loss', g_loss_saturating, 'non-saturating form'),
+    ('l03_gan_step', gan_step_no_detach_g_first, 'updates D and G exactly'),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)

@@ -1,10 +1,11 @@
 """Hidden tests of lesson 04: each exercise passes on the solution, fails on the stub and on plausible mistakes."""
+import pytest
 import torch
 from torch import nn
 
 from course_lib import gan
 from course_lib.dcgan import Discriminator, Generator
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "04_dcgan_mnist.ipynb"
 EXERCISES = ("l04_generator", "l04_discriminator", "l04_weights_init", "l04_train_step")
@@ -208,3 +209,28 @@ def test_latent_explorer_falls_back_to_a_static_figure_outside_jupyter(monkeypat
     result = namespace["latent_explorer"](G, torch.randn(3, 8), torch.randn(3, 8), steps=6)
     assert result is None and len(shown) == 1, "outside Jupyter the explorer should draw one static figure"
     assert shown[0].axes and shown[0].axes[0].images, "the static figure shows no images"
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
+    ('l04_generator', GeneratorNoTanh, 'ends with tanh'),
+    ('l04_generator', GeneratorSigmoid, 'ends with tanh'),
+    ('l04_generator', GeneratorMLP, 'is a DCGAN generator'),
+    ('l04_generator', GeneratorWrongSize, 'maps noise z'),
+    ('l04_discriminator', DiscriminatorSigmoid, 'not probabilities'),
+    ('l04_discriminator', DiscriminatorKeepsDims, 'one logit per image'),
+    ('l04_discriminator', DiscriminatorPooling, 'no pooling'),
+    ('l04_discriminator', DiscriminatorInputBatchNorm, 'no batch norm on the input layer'),
+    ('l04_weights_init', init_skips_transposed, 'ConvTranspose2d weights'),
+    ('l04_weights_init', init_variance_not_std, 'Conv2d weights ~ N(0, 0.02)'),
+    ('l04_weights_init', init_batchnorm_around_zero, 'BatchNorm2d weight ~ N(1, 0.02)'),
+    ('l04_train_step', step_g_on_detached_fakes, "G's weights after the step differ"),
+    ('l04_train_step', step_saturating, 'non-saturating G'),
+    ('l04_train_step', step_g_first, 'exactly as one DCGAN step'),
+    ('l04_train_step', step_probabilities_as_logits, 'exactly as one DCGAN step'),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)

@@ -1,10 +1,11 @@
 """Hidden tests of lesson 05: each exercise passes on the solution, fails on the stub and on plausible mistakes."""
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from course_lib.dcgan import Generator
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "05_evaluating_generators.ipynb"
 
@@ -116,3 +117,24 @@ def test_wrong_implementations_fail():
     assert_wrong_fails("l05_conditional_generator", IgnoresLabel, because="the label changes the digit")
     assert_wrong_fails("l05_conditional_generator", LabelReplacesNoise, because="the noise still matters")
     assert_wrong_fails("l05_conditional_generator", LabelAsScalar, because="is the DCGAN generator")
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
+    ('l05_frechet_distance', fd_without_cross_term, 'is 0 for a feature set'),
+    ('l05_frechet_distance', fd_sqrt_of_trace, 'cross term'),
+    ('l05_frechet_distance', fd_eigvalsh_of_product, 'for correlated features'),
+    ('l05_frechet_distance', fd_product_of_roots, 'for correlated features'),
+    ('l05_frechet_distance', fd_mean_distance_not_squared, 'grows with a mean shift'),
+    ('l05_inception_score', is_kl_reversed, 'in that direction'),
+    ('l05_inception_score', is_uniform_marginal, 'KL to the marginal'),
+    ('l05_inception_score', is_without_exp, 'is C for confident'),
+    ('l05_conditional_generator', IgnoresLabel, 'the label changes the digit'),
+    ('l05_conditional_generator', LabelReplacesNoise, 'the noise still matters'),
+    ('l05_conditional_generator', LabelAsScalar, 'is the DCGAN generator'),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)

@@ -1,7 +1,8 @@
 """Hidden tests of lesson 06: each exercise passes on the solution, fails on the stub and on plausible mistakes."""
+import pytest
 import torch
 
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "06_sr_problem_and_metrics.ipynb"
 
@@ -85,3 +86,22 @@ def test_psnr_wrong_implementations_fail():
     assert_wrong_fails("l06_psnr", psnr_no_crop, because="crop")
     assert_wrong_fails("l06_psnr", psnr_crop_one_side, because="crop")
     assert_wrong_fails("l06_psnr", psnr_pooled_batch, because="per-image")
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
+    ('l06_psnr', psnr_range_255, 'data_range'),
+    ('l06_psnr', psnr_mean_of_log, 'MSE'),
+    ('l06_psnr', psnr_no_crop, 'crop'),
+    ('l06_psnr', psnr_crop_one_side, 'crop'),
+    ('l06_psnr', psnr_pooled_batch, 'per-image'),
+    ('l06_rgb_to_y', y_without_offset, 'black and white'),
+    ('l06_rgb_to_y', y_bt709, 'coefficients'),
+    ('l06_rgb_to_y', y_full_range, 'black and white'),
+    ('l06_rgb_to_y', y_drops_channel_axis, 'shape'),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)

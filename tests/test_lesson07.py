@@ -7,7 +7,7 @@ from torch import nn
 from course_lib import sr_data, sr_models
 from course_lib.degrade import imresize, make_lr, mod_crop, quantize, upsample
 from course_lib.metrics import rgb_to_y
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "07_srcnn_espcn.ipynb"
 
@@ -381,3 +381,28 @@ def test_dihedral_gives_the_8_symmetries():
     x = torch.arange(9.0).view(1, 3, 3)
     images = {tuple(sr_data.dihedral(x, k).flatten().tolist()) for k in range(8)}
     assert len(images) == 8
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
+    ('l07_espcn', ESPCNInterpolate, "paper's layers"),
+    ('l07_espcn', ESPCNSubpixelMajor, 'sub-pixel layout'),
+    ('l07_espcn', ESPCNReshape, 'sub-pixel layout'),
+    ('l07_espcn', ESPCNRelu, 'sub-pixel layout'),
+    ('l07_patches', pair_off_by_one, 'aligned pairs'),
+    ('l07_patches', pair_same_offset, 'aligned pairs'),
+    ('l07_patches', pair_hr_only_augment, 'same random flips'),
+    ('l07_patches', pair_separate_augment, 'same random flips'),
+    ('l07_patches', pair_never_last, 'every position'),
+    ('l07_patches', pair_ignores_augment, 'same random flips'),
+    ('l07_patches', pair_keeps_batch_axis, 'returns an LR patch'),
+    ('l07_srcnn', SRCNNNoPadding, 'keeps the image size'),
+    ('l07_srcnn', SRCNNReluOut, 'same weights, same output'),
+    ('l07_srcnn', SRCNNSwappedWidths, "paper's layers"),
+    ('l07_srcnn', SRCNNLRInput, 'sr_eval convention'),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)

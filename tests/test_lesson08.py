@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import srgan
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "08_srresnet_srgan.ipynb"
 
@@ -341,3 +341,31 @@ def test_shipped_checkpoints_follow_the_sr_convention(name):
     model, meta = checkpoint.load_model(name)
     assert isinstance(model, srgan.SRResNet) and model.scale == 4
     assert {"val_psnr", "val_ssim", "val_sharpness", "recipe"} <= set(meta["metrics"])
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
+    ('l08_generator_loss', loss_saturating, 'non-saturating'),
+    ('l08_generator_loss', loss_wrong_sign, 'adversarial term'),
+    ('l08_generator_loss', loss_unweighted, 'default weight'),
+    ('l08_generator_loss', loss_from_probabilities, 'does not vanish'),
+    ('l08_generator_loss', loss_bce_on_probabilities, 'does not vanish'),
+    ('l08_generator_loss', loss_sum_content, 'content term'),
+    ('l08_generator_loss', loss_detached, 'gradients'),
+    ('l08_residual_block', BlockWithoutSkip, 'identity skip'),
+    ('l08_residual_block', BlockBNAfterSum, 'identity skip'),
+    ('l08_residual_block', BlockReLUAfterSum, 'nothing after the sum'),
+    ('l08_residual_block', BlockActivationLast, 'BN(conv(PReLU'),
+    ('l08_residual_block', BlockNoPadding, 'shape'),
+    ('l08_upsample', upsample_interpolate, 'no interpolation'),
+    ('l08_upsample', upsample_wrong_channels, 'factor H'),
+    ('l08_upsample', upsample_hardcoded_4, 'factor H'),
+    ('l08_upsample', upsample_relu, 'activation last'),
+    ('l08_upsample', upsample_no_activation, 'activation last'),
+    ('l08_upsample', upsample_shuffle_wrapped, 'sub-pixel layout'),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)

@@ -13,7 +13,10 @@ def _close(a, b, tol=1e-4) -> bool:
 # ---------------------------------------------------------------- l01_conv2d
 c_ex = exercise("l01_conv2d", conv2d,
                 "conv2d(x (N,C,H,W) float, weight (O,C,kH,kW), bias (O,) or None, stride=1, padding=0) -> "
-                "(N,O,H',W') cross-correlation as F.conv2d defines it, without F.conv2d/unfold/nn.Conv2d")
+                "(N,O,H',W') cross-correlation as F.conv2d defines it, without F.conv2d/unfold/nn.Conv2d",
+                forbidden=("torch.nn.functional.conv2d", "torch.nn.functional.unfold", "torch.nn.Conv2d",
+                           "torch.nn.Unfold", "torch.convolution", "torch._convolution", "torch.ops.aten.convolution",
+                           "torch.ops.aten.im2col", "course_lib.conv.conv2d"))
 
 
 def _compare(fn, x, w, b=None, stride=1, padding=0):
@@ -37,7 +40,15 @@ def _(fn):
     x, w = torch.randn(1, 1, 6, 6), torch.randn(1, 1, 3, 3)
     out, ref = _compare(fn, x, w)
     expect(_close(out, ref), "wrong values: PyTorch's conv2d is a cross-correlation, w[u, v] multiplies "
-                             "x[i + u, j + v] (the kernel is not flipped)")
+                             "x[i + u, j + v]: u runs over rows, v over columns, and the kernel is not flipped")
+
+
+@c_ex.test("multi-channel input and output, batch of images")
+def _(fn):
+    x, w = torch.randn(3, 4, 7, 6), torch.randn(5, 4, 3, 3)
+    out, ref = _compare(fn, x, w)
+    expect(_close(out, ref), "wrong values with several channels: sum over all input channels c, "
+                             "one output channel per kernel o, each image of the batch on its own")
 
 
 @c_ex.test("values with zero padding")
@@ -66,14 +77,6 @@ def _(fn):
     expect(_close(out, ref), "wrong values with bias=None")
 
 
-@c_ex.test("multi-channel input and output, batch of images")
-def _(fn):
-    x, w = torch.randn(3, 4, 7, 6), torch.randn(5, 4, 3, 3)
-    out, ref = _compare(fn, x, w)
-    expect(_close(out, ref), "wrong values with several channels: sum over all input channels c, "
-                             "one output channel per kernel o, each image of the batch on its own")
-
-
 @c_ex.test("non-square kernels")
 def _(fn):
     x = torch.randn(2, 2, 7, 8)
@@ -85,7 +88,9 @@ def _(fn):
 # ---------------------------------------------------------------- l01_maxpool2d
 m_ex = exercise("l01_maxpool2d", maxpool2d,
                 "maxpool2d(x (N,C,H,W), kernel: int, stride: int | None = None) -> (N,C,H',W'): the maximum of "
-                "each kernel x kernel window, stride defaults to kernel, no padding; without F.max_pool2d")
+                "each kernel x kernel window, stride defaults to kernel, no padding; without F.max_pool2d",
+                forbidden=("torch.nn.functional.max_pool2d", "torch.nn.MaxPool2d", "torch.max_pool2d",
+                           "torch.ops.aten.max_pool2d_with_indices", "course_lib.conv.maxpool2d"))
 
 
 @m_ex.test("output shape, default stride = kernel")

@@ -70,8 +70,9 @@ is_ex = exercise("l05_inception_score", inception_score,
 @is_ex.test("is C for confident predictions spread evenly over C classes and 1 for a single class")
 def _(fn):
     even = _number(fn(torch.eye(10).repeat(4, 1)), "inception_score")
-    expect(abs(even - 10) < 1e-3, f"confident, evenly spread predictions over 10 classes gave {even:.4g}: "
-                                  "remember the exp (the score counts classes)")
+    hint = ("the KL is KL(p(y|x) || p(y)), sum p(y|x) log(p(y|x) / p(y)), in that direction" if even > 10 else
+            "remember the exp (the score counts classes)")
+    expect(abs(even - 10) < 1e-3, f"confident, evenly spread predictions over 10 classes gave {even:.4g}: {hint}")
     one = _number(fn(torch.eye(10)[[7] * 30]), "inception_score")
     expect(abs(one - 1) < 1e-3, f"every sample in one class gave {one:.4g}: KL to the marginal is 0 there, exp(0) = 1")
     unsure = _number(fn(torch.full((20, 10), 0.1)), "inception_score")

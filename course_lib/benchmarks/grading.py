@@ -1,0 +1,65 @@
+"""Grading: 30 synthetic lesson-01 submissions graded in the sandbox with 2 jobs (target: < 300 s).
+
+    python -m course_lib.benchmark grading [--count N]
+
+The submissions come from solutions/ and notebooks/ (solved, blank, half done, broken), so this
+needs a repository checkout. It prints the time per submission and whether the target is met.
+"""
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def synthetic_submissions(folder: Path, count: int = 30, lesson: str = "01") -> None:
+    """`count` submissions of a lesson from solutions/ and notebooks/: solved, blank, half done, broken."""
+    import nbformat
+
+    from ..notebook import grade_id
+    solved = nbformat.read(next((ROOT / "solutions").glob(f"{lesson}_*.ipynb")), as_version=4)
+    blank = nbformat.read(next((ROOT / "notebooks").glob(f"{lesson}_*.ipynb")), as_version=4)
+    exercises = [i for i, c in enumerate(solved.cells) if grade_id(c).startswith(f"l{lesson}_")]
+    half, broken = nbformat.from_dict(blank), nbformat.from_dict(solved)
+    half.cells[exercises[0]] = solved.cells[exercises[0]]
+    broken.cells[exercises[-1]].source += "\n    return (("  # a syntax error
+    kinds = [solved, blank, half, broken]
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        nbformat.write(kinds[n % len(kinds)], folder / f"student{n:02d}.ipynb")
+
+
+def main(argv=None) -> int:
+    from ..grade import cli, judge, report, sandbox
+    p = argparse.ArgumentParser(prog="python -m course_lib.benchmark grading")
+    p.add_argument("--count", type=int, default=30, help="number of submissions (default: 30)")
+    p.add_argument("--unsafe-no-sandbox", action="store_true", help="time the grader without the sandbox")
+    args = p.parse_args(argv)
+    if not (ROOT / "solutions").is_dir():
+        print("needs a repository checkout (solutions/ and notebooks/)")
+        return 0
+    if sandbox.available() and not args.unsafe_no_sandbox:
+        print(f"no sandbox here ({sandbox.available()}); pass --unsafe-no-sandbox to time the grader without it")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        subs, out = Path(tmp) / "submissions", Path(tmp) / "grades"
+        synthetic_submissions(subs, args.count)
+        options = cli.Options(cli.parser().parse_args([str(subs), "--out", str(out), "-j", "2"] +
+                                                      (["--unsafe-no-sandbox"] if args.unsafe_no_sandbox else [])),
+                              [subs, out])
+        judge.load_extra_tests(None)
+        start = time.perf_counter()
+        outcomes, _ = cli.grade(subs, options, out)
+        report.write_outputs(outcomes, out)
+        seconds = time.perf_counter() - start
+    files = len({o.file for o in outcomes})
+    rows = [("submissions (lesson 01, 2 jobs, fast mode)", f"{files}"),
+            ("sandbox", "none (unsafe)" if args.unsafe_no_sandbox else "bubblewrap"),
+            ("seconds", f"{seconds:.1f}"), ("seconds per submission", f"{seconds / files:.2f}"),
+            ("target for 30 submissions", "< 300 s"), ("met", "yes" if seconds * 30 / files < 300 else "NO")]
+    width = max(len(name) for name, _ in rows)
+    print(f"{'metric':<{width}}  {'value':>13}")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value:>13}")
+    return 0
