@@ -1,9 +1,11 @@
 """Grading: 30 synthetic lesson-01 submissions graded in the sandbox with 2 jobs (target: < 300 s).
 
-    python -m course_lib.benchmark grading [--count N]
+    python -m course_lib.benchmark grading [--count N] [--no-calibration]
 
 The submissions come from solutions/ and notebooks/ (solved, blank, half done, broken), so this
-needs a repository checkout. It prints the time per submission and whether the target is met.
+needs a repository checkout. It prints the time per submission and whether the target is met, then
+for every exercise how many public tests the trusted parent judges through proxies and which ones
+run inside the sandbox instead (course_lib.grade.judge.calibrate on the references).
 """
 import argparse
 import tempfile
@@ -35,6 +37,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m course_lib.benchmark grading")
     p.add_argument("--count", type=int, default=30, help="number of submissions (default: 30)")
     p.add_argument("--unsafe-no-sandbox", action="store_true", help="time the grader without the sandbox")
+    p.add_argument("--no-calibration", action="store_true", help="skip the table of tests judged in the sandbox")
     args = p.parse_args(argv)
     if not (ROOT / "solutions").is_dir():
         print("needs a repository checkout (solutions/ and notebooks/)")
@@ -62,4 +65,21 @@ def main(argv=None) -> int:
     print(f"{'metric':<{width}}  {'value':>13}")
     for name, value in rows:
         print(f"{name:<{width}}  {value:>13}")
+    if not args.no_calibration:
+        calibration(options)
     return 0
+
+
+def calibration(options) -> None:
+    """Per exercise: public tests judged by the parent (on the student's outputs) / all of them."""
+    from .. import selfcheck
+    from ..grade import judge
+    known = selfcheck.load_all()
+    trusted = judge.calibrate(sorted(known), options)
+    print(f"\n{'exercise':<26} {'judged outside':>14}  tests judged inside the sandbox")
+    for exercise_id in sorted(known):
+        tests = known[exercise_id].tests
+        inside = [d for i, (d, _) in enumerate(tests) if i not in trusted[exercise_id]]
+        print(f"{exercise_id:<26} {len(trusted[exercise_id]):>6} of {len(tests):<5}  {'; '.join(inside)[:90]}")
+    total = sum(len(known[e].tests) for e in known)
+    print(f"{'all':<26} {sum(map(len, trusted.values())):>6} of {total:<5}")

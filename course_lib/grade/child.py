@@ -55,7 +55,9 @@ class Server:
         if id(obj) not in self.ids:
             self.ids[id(obj)] = len(self.handles) + 1
             self.handles[len(self.handles) + 1] = obj
-        return {"__remote__": self.ids[id(obj)], "type": type(obj).__name__[:80], "callable": callable(obj)}
+        base = next((c for c in type(obj).__mro__ if c.__module__.startswith("torch.")), None)
+        return {"__remote__": self.ids[id(obj)], "type": type(obj).__name__[:80], "callable": callable(obj),
+                "base": f"{base.__module__}.{base.__qualname__}" if base else ""}
 
     def encode(self, obj, depth: int = 0):
         torch = self.torch

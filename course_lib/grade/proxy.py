@@ -56,7 +56,8 @@ class Session:
             hid = value.get("__remote__")
             if type(hid) is not int:
                 raise channel.BadReply("a malformed handle")
-            return Remote(self, hid, str(value.get("type", "object"))[:80], bool(value.get("callable")))
+            return Remote(self, hid, str(value.get("type", "object"))[:80], bool(value.get("callable")),
+                          _torch_class(value.get("base")))
         if depth < 8 and isinstance(value, (list, tuple)):
             items = [self.decode(v, depth + 1) for v in value]
             return tuple(items) if isinstance(value, tuple) else items
@@ -121,7 +122,7 @@ def _outgoing(obj):
 
 def _apply_state(arg, state) -> None:
     """Copy what the child's call changed back into the parent's argument (validated: shapes must match)."""
-    if not isinstance(state, dict):
+    if not isinstance(state, dict) or type(arg) is Remote:  # a Remote's state lives in the child
         return
     with torch.no_grad():
         if isinstance(arg, torch.nn.Module) and state.get("kind") == "module":
@@ -173,15 +174,34 @@ class _RemoteCall(torch.autograd.Function):
         return (None,) * 6 + tuple(grads)
 
 
-class Remote:
-    """An object that lives in the child (the student's function, class or instance)."""
-    __slots__ = ("_session", "_hid", "_type", "_callable")
+def _torch_class(name):
+    """The torch class (e.g. torch.nn.modules.conv.Conv2d) a remote object derives from, or None.
+    Only names inside torch are looked up, so the child cannot make the parent import anything else."""
+    if not isinstance(name, str) or not name.startswith("torch.") or len(name) > 200:
+        return None
+    from ..contracts import resolve
+    try:
+        cls = resolve(name)
+    except Exception:
+        return None
+    return cls if isinstance(cls, type) else None
 
-    def __init__(self, session, hid, kind, is_callable):
+
+class Remote:
+    """An object that lives in the child (the student's function, class or instance). `isinstance` sees the
+    torch class it derives from (nn.Module, nn.Conv2d), as a test of the module's structure expects."""
+    __slots__ = ("_session", "_hid", "_type", "_callable", "_base")
+
+    def __init__(self, session, hid, kind, is_callable, base=None):
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_hid", hid)
         object.__setattr__(self, "_type", kind)
         object.__setattr__(self, "_callable", is_callable)
+        object.__setattr__(self, "_base", base)
+
+    @property
+    def __class__(self):
+        return self._base or Remote
 
     def __call__(self, *args, **kwargs):
         if not self._callable:
