@@ -62,7 +62,8 @@ def fit(step, loader, epochs: int, device: torch.device, *, max_steps: int | Non
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
         if distributed.is_main():
-            summary = ", ".join(f"{k} {v:.4f}" for k, v in history.last().items())
+            summary = ", ".join(f"{k} {v:.1f} s" if k == "epoch_time" else f"{k} {v:.4g}"  # seconds to one decimal
+                                for k, v in history.last().items())
             print(f"{desc} epoch {epoch + 1}/{epochs}: {summary}")
     return history
 

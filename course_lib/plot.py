@@ -41,8 +41,8 @@ def show_row(images: dict, zoom=None, figsize=None):
     return fig
 
 
-def plot_history(history: dict, keys=None, title: str | None = None, ax=None):
-    """Plot per-epoch curves from a History (or any {name: list})."""
+def plot_history(history: dict, keys=None, title: str | None = None, ax=None, ylabel: str | None = None):
+    """Plot per-epoch curves from a History (or any {name: list}); the y label defaults to the keys plotted."""
     keys = keys or [k for k in history if k != "epoch_time"]
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
@@ -50,6 +50,7 @@ def plot_history(history: dict, keys=None, title: str | None = None, ax=None):
         values = history[key]
         ax.plot(range(1, len(values) + 1), values, marker="o", label=key)
     ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel or ", ".join(keys))
     ax.legend()
     ax.grid(alpha=0.3)
     if title:
