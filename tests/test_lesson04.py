@@ -187,30 +187,6 @@ def test_wrong_implementations_fail():
     assert_wrong_fails("l04_train_step", step_probabilities_as_logits, because="exactly as one DCGAN step")
 
 
-def test_latent_explorer_falls_back_to_a_static_figure_outside_jupyter(monkeypatch):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import nbformat
-
-    from course_lib.release import import_lines
-    from exercises import ROOT
-
-    nb = nbformat.read(ROOT / "solutions" / NB, as_version=4)
-    cell = next(c.source for c in nb.cells if c.cell_type == "code" and "def latent_explorer" in c.source)
-    namespace: dict = {}
-    exec(import_lines(nb), namespace)
-    exec(cell.split("\nlatent_explorer(")[0], namespace)  # the function, not the call on the shipped G
-    torch.manual_seed(0)
-    G = Generator(nz=8, ngf=4).eval()
-    plt.close("all")
-    shown = []
-    monkeypatch.setattr(plt, "show", lambda *a, **k: shown.append(plt.gcf()))  # record instead of showing
-    result = namespace["latent_explorer"](G, torch.randn(3, 8), torch.randn(3, 8), steps=6)
-    assert result is None and len(shown) == 1, "outside Jupyter the explorer should draw one static figure"
-    assert shown[0].axes and shown[0].axes[0].images, "the static figure shows no images"
-
-
 # ---------------------------------------------------------------- one bug, one message
 FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
     ('l04_generator', GeneratorNoTanh, 'ends with tanh'),

@@ -339,17 +339,6 @@ def test_models_follow_the_sr_eval_convention():
         assert sr.shape == (3, 30, 36)
 
 
-def test_train_main_fast_writes_a_loadable_checkpoint(tmp_path, monkeypatch):
-    from course_lib import checkpoint, env
-    monkeypatch.setattr(env, "FAST", True)
-    for name, cls in (("espcn", sr_models.ESPCN), ("srcnn", sr_models.SRCNN)):
-        out = tmp_path / f"{name}.pt"
-        assert sr_models.train_main([name, "--steps", "2", "--batch-size", "2", "--out", str(out)]) == 0
-        model, meta = checkpoint.load_model(out)
-        assert type(model) is cls and model.scale == 3 and model.channels == 1
-        assert {"val_psnr", "val_ssim", "bicubic_psnr", "steps", "train_seconds"} <= set(meta["metrics"])
-
-
 @pytest.mark.parametrize("name", ["srcnn_x3", "espcn_x3"])
 def test_shipped_checkpoints_beat_bicubic(name):
     """The shipped models, as recorded in their checkpoints (measured on the full validation photos)."""
