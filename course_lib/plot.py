@@ -1,6 +1,7 @@
 """Plotting helpers: image grids and training curves (matplotlib; headless-safe)."""
 import matplotlib.pyplot as plt
 import torch
+import torch.nn.functional as F
 from torchvision.utils import make_grid
 
 
@@ -99,9 +100,18 @@ def latent_explorer(G, z_start: torch.Tensor, z_end: torch.Tensor, steps: int = 
     return None
 
 
+def detail_window(reference: torch.Tensor, hr: torch.Tensor, size: int) -> tuple[int, int]:
+    """(top, left) of the size x size window where `reference` (e.g. bicubic) differs most from `hr`: where SR
+    methods differ (textures, edges), not flat regions. Both (C, H, W); searched on a grid of 4 pixels."""
+    error = F.avg_pool2d((reference - hr).abs().mean(0)[None, None], size, stride=4)[0, 0]
+    row, col = divmod(int(error.argmax()), error.shape[-1])
+    return 4 * row, 4 * col
+
+
 def zoom_compare(outputs: dict, hr_images: dict, size: int = 64):
     """Side by side, for a photo and a zoom window chosen with widgets: {method: {photo: image}} and the HR photos.
-    Outside a live Jupyter kernel it draws one static figure (the first photo, a window a third of the way in)."""
+    Opens on the first photo's window where the first method (bicubic) errs most; outside a live Jupyter kernel it
+    draws that one static figure."""
     def draw(image, top, left, size=size):
         hr = hr_images[image]
         size = min(size, *hr.shape[-2:])
@@ -110,15 +120,16 @@ def zoom_compare(outputs: dict, hr_images: dict, size: int = 64):
                  figsize=(13, 3.6))
         plt.show()
 
+    first = next(iter(hr_images))
+    top, left = detail_window(next(iter(outputs.values()))[first], hr_images[first],
+                              min(size, *hr_images[first].shape[-2:]))
     if not live_kernel():
-        first = next(iter(hr_images))
-        h, w = hr_images[first].shape[-2:]
-        draw(first, max(0, h // 3), max(0, w // 3))
+        draw(first, top, left)
         return None
     import ipywidgets as widgets
     largest = max(max(v.shape[-2:]) for v in hr_images.values())
     return widgets.interact(draw, image=widgets.Dropdown(options=list(hr_images)),
-                            top=widgets.IntSlider(0, 0, largest, 8), left=widgets.IntSlider(0, 0, largest, 8),
+                            top=widgets.IntSlider(top, 0, largest, 8), left=widgets.IntSlider(left, 0, largest, 8),
                             size=widgets.IntSlider(size, 32, 256, 16))
 
 
