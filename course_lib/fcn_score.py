@@ -15,7 +15,7 @@ from torch import nn
 class Segmenter(nn.Module):
     """Photo (B,3,H,W) in [0,1] -> class logits (B,classes,H,W): conv3x3 with dilation 1, 2, 4, 8 (BN, ReLU)."""
 
-    def __init__(self, classes: int = 5, width: int = 32, dilations: tuple = (1, 2, 4, 8)):
+    def __init__(self, classes: int = 5, width: int = 16, dilations: tuple = (1, 2, 4, 8)):
         super().__init__()
         layers, c_in = [], 3
         for d in dilations:

@@ -40,12 +40,13 @@ def ablation(n: int | None = None) -> list[dict]:
 
 
 def format_rows(rows: list[dict]) -> str:
-    lines = [f"{'variant':<22}" + "".join(f"{c:>11}" for c in COLUMNS)]
+    lines = [f"{'variant':<22}{'steps':>6}" + "".join(f"{c:>11}" for c in COLUMNS)]
     for row in rows:
         if "missing" in row:
             lines.append(f"{row['variant']:<22} not shipped: {row['missing']}")
         else:
-            lines.append(f"{row['variant']:<22}" + "".join(f"{row[c]:>11.3f}" for c in COLUMNS))
+            values = "".join(f"{row[c]:>11.3f}" for c in COLUMNS)
+            lines.append(f"{row['variant']:<22}{row.get('steps') or '-':>6}{values}")
     return "\n".join(lines)
 
 

@@ -98,7 +98,8 @@ def _(cls):
         net.eval()
         c, d = net(x), net(x)
     expect((a - b).abs().max() > 1e-6, "two train-mode passes gave the same output: apply the dropout layers")
-    expect(torch.equal(c, d), "two eval-mode passes differ: use nn.Dropout (off in eval mode), not F.dropout(..., True)")
+    expect(torch.equal(c, d), "two eval-mode passes differ: use nn.Dropout (off in eval mode), "
+           "not F.dropout(..., training=True)")
 
 
 # ---------------------------------------------------------------- l09_patchgan
@@ -120,7 +121,8 @@ def _(cls):
     for cin, cout, width, n_layers, size in [(3, 3, 8, 2, 64), (1, 3, 4, 3, 64), (3, 3, 4, 1, 32)]:
         D = _build(cls, cin, cout, width, n_layers).eval()
         out = _logits(D, torch.rand(2, cin, size, size), torch.rand(2, cout, size, size))
-        want = PatchGAN(cin, cout, width, n_layers).eval()(torch.rand(2, cin, size, size), torch.rand(2, cout, size, size))
+        want = PatchGAN(cin, cout, width, n_layers).eval()(torch.rand(2, cin, size, size),
+                                                           torch.rand(2, cout, size, size))
         expect(tuple(out.shape) == tuple(want.shape),
                f"n_layers={n_layers} on {size}x{size} images gave {tuple(out.shape)}: expected a (B, 1, h, w) map of "
                "patch logits (4x4 kernels, padding 1; n_layers with stride 2, then two with stride 1; no pooling, "

@@ -8,6 +8,7 @@ FCN-score once checkpoints/pix2pix_fcn.pt exists, so train `fcn` first).
 
     python -m course_lib.train pix2pix --variant fcn
     python -m course_lib.train pix2pix --variant l1cgan --threads 1
+    python -m course_lib.train pix2pix --rescore checkpoints/pix2pix_l1.pt   # re-measure (e.g. after training fcn)
 """
 import argparse
 import sys
@@ -16,7 +17,7 @@ import time
 import torch
 
 from .. import distributed, loop, paired_data
-from ..checkpoint import load_model, save_checkpoint
+from ..checkpoint import load_model, resolve, save_checkpoint
 from ..env import CHECKPOINT_DIR
 from ..fcn_score import Segmenter, fcn_score
 from ..fcn_score import train_step as segmenter_step
@@ -28,14 +29,21 @@ from . import common
 VARIANTS = {  # variant: (L1 term, GAN term, U-Net skips)
     "l1": (True, False, True), "cgan": (False, True, True), "l1cgan": (True, True, True),
     "l1cgan-noskip": (True, True, False), "fcn": None}
-FULL = dict(steps=1800, batch_size=8, lr=2e-4, epochs=6, width=16, depth=5, d_width=16, d_layers=2, lam=LAMBDA,
+FULL = dict(steps=1200, batch_size=8, lr=2e-4, epochs=4, width=16, depth=5, d_width=16, d_layers=2, lam=LAMBDA,
             n_val=64, size=64)
 FAST = dict(steps=3, batch_size=4, lr=2e-4, epochs=1, width=8, depth=5, d_width=8, d_layers=2, lam=LAMBDA,
             n_val=8, size=64)
-FCN_FULL = dict(FULL, steps=800, batch_size=16, lr=1e-3, epochs=2)
+FCN_FULL = dict(FULL, steps=600, batch_size=8, lr=1e-3, epochs=2)
 HELP = dict(width="U-Net channels of the first layer", depth="U-Net levels (64 px / 2^5 = 2x2 bottleneck)",
             d_width="PatchGAN channels of the first layer", d_layers="PatchGAN stride-2 layers (2: 34x34 patches)",
             lam="lambda of Eq. 4", n_val="held-out pairs validated after each epoch", size="image size")
+
+
+def _extra(parser):
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="l1cgan", help="what to train (default l1cgan)")
+    parser.add_argument("--rescore", metavar="CHECKPOINT", help="only re-measure a generator checkpoint's held-out "
+                        "numbers (with the FCN-score) and store them in its metadata")
+    parser.add_argument("--note", help="with --rescore: a note stored in the metadata")
 
 
 def scorer():
@@ -44,14 +52,36 @@ def scorer():
     return load_model(path)[0] if path.exists() else None
 
 
+def rescore(path, note: str | None = None) -> dict:
+    """Measure a generator checkpoint on the whole held-out split (with the FCN-score) and write the numbers into
+    its metadata (val_*), e.g. when the segmenter was trained after the generator."""
+    path = resolve(path)
+    G, meta = load_model(path)
+    coded, photos, labels = paired_data.heldout()
+    segmenter = scorer()
+    if segmenter is None:
+        raise FileNotFoundError("checkpoints/pix2pix_fcn.pt is missing: "
+                                "python -m course_lib.train pix2pix --variant fcn")
+    final = {f"val_{k}": v for k, v in evaluate(G, coded, photos, labels, segmenter).items()}
+    metrics = {**meta["metrics"], **final, "heldout": len(coded), **({"note": note} if note else {})}
+    save_checkpoint(path, G, meta["config"], metrics)
+    print(f"{path}: held-out ({len(coded)} pairs): " + ", ".join(f"{k} {v:.4f}" for k, v in final.items()))
+    return metrics
+
+
 def main(argv: list[str]) -> int:
     pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--rescore", default=None)
+    pre.add_argument("--note", default=None)
+    known = pre.parse_known_args(argv)[0]
+    if known.rescore:
+        rescore(known.rescore, known.note)
+        return 0
     pre.add_argument("--variant", choices=sorted(VARIANTS), default="l1cgan")
     variant = pre.parse_known_args(argv)[0].variant
     full = FCN_FULL if variant == "fcn" else FULL
     args = common.parse(argv, "pix2pix", __doc__, full, FAST, checkpoint=f"pix2pix_{variant}", help=HELP,
-                        extra=lambda p: p.add_argument("--variant", choices=sorted(VARIANTS), default="l1cgan",
-                                                       help="what to train (default l1cgan)"))
+                        extra=_extra)
     device = common.start(args)
     steps_per_epoch = max(1, args.steps // args.epochs)
     data = paired_data.loader(args.batch_size, steps_per_epoch, args.size, seed=args.seed)
