@@ -23,14 +23,14 @@ def repository_url() -> str:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"].rstrip("/")
 
 
-def colab_url(notebook: str) -> str:
-    """The Colab link of a student notebook, from the one setting in pyproject.toml."""
+def colab_url(notebook: str, folder: str = "notebooks") -> str:
+    """The Colab link of a notebook in `folder` (notebooks/ or solutions/), from the one setting in pyproject.toml."""
     path = repository_url().removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{path}/blob/main/notebooks/{notebook}"
+    return f"https://colab.research.google.com/github/{path}/blob/main/{folder}/{notebook}"
 
 
-def badge_source(notebook: str) -> str:
-    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
+def badge_source(notebook: str, folder: str = "notebooks") -> str:
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook, folder)})"
 
 
 def setup_source() -> str:
@@ -38,21 +38,24 @@ def setup_source() -> str:
     return f'''# Setup: run this cell first. Locally (`make lab`) everything is installed already;
 # in Google Colab it fetches the course (code, data, checkpoints) and installs course_lib.
 import os, subprocess, sys
-if "google.colab" in sys.modules and not os.path.isdir("/content/course"):
-    subprocess.run(["git", "clone", "--depth", "1", "{repo}", "/content/course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
 if "google.colab" in sys.modules:
+    from google.colab import output
+    output.enable_custom_widget_manager()  # the lessons' ipywidgets render in Colab
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth", "1", "{repo}", "/content/course"], check=True)
+        # keeps Colab's own torch, ipywidgets and tqdm: course_lib's requirements are ranges they satisfy
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
 %matplotlib inline
 import course_lib
 device = course_lib.setup(seed=0)'''
 
 
-def normalize(nb, name: str) -> None:
-    """Badge cell, setup cell, no outputs, nbgrader metadata: the same for solution and student."""
+def normalize(nb, name: str, folder: str = "solutions") -> None:
+    """Badge cell (opening this notebook in `folder`), setup cell, no outputs, nbgrader metadata."""
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.pop("widgets", None)
-    head = [nbformat.v4.new_markdown_cell(badge_source(name), metadata={"tags": ["colab-badge"]}),
+    head = [nbformat.v4.new_markdown_cell(badge_source(name, folder), metadata={"tags": ["colab-badge"]}),
             nbformat.v4.new_code_cell(setup_source(), metadata={"tags": ["setup"]})]
     body = [c for c in nb.cells if not {"colab-badge", "setup"} & set(c.metadata.get("tags", []))]
     nb.cells = head + body
@@ -70,8 +73,9 @@ def normalize(nb, name: str) -> None:
                                          "schema_version": 3, "solution": False}
 
 
-def student_version(nb):
+def student_version(nb, name: str):
     student = nbformat.from_dict(nb)
+    student.cells[0].source = badge_source(name, "notebooks")  # the badge opens the student notebook
     for i, exercise_id in exercise_cells(student):
         student.cells[i].source = strip_solution(student.cells[i].source, exercise_id)
     return student
@@ -111,7 +115,7 @@ def build(check_only: bool = False) -> list[Path]:
         normalize(nb, path.name)
         lessons.append((path.name, nb))
         wanted[path] = dumps(nb)
-        wanted[ROOT / "notebooks" / path.name] = dumps(student_version(nb))
+        wanted[ROOT / "notebooks" / path.name] = dumps(student_version(nb, path.name))
     readme = ROOT / "README.md"
     if readme.exists():
         wanted[readme] = with_table(readme.read_text(), readme_table(lessons))
