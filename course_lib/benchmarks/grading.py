@@ -32,19 +32,26 @@ def synthetic_submissions(folder: Path, count: int = 30, lesson: str = "01") -> 
         nbformat.write(kinds[n % len(kinds)], folder / f"student{n:02d}.ipynb")
 
 
-def main(argv=None) -> int:
-    from ..grade import cli, judge, report, sandbox
+def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m course_lib.benchmark grading")
     p.add_argument("--count", type=int, default=30, help="number of submissions (default: 30)")
     p.add_argument("--unsafe-no-sandbox", action="store_true", help="time the grader without the sandbox")
     p.add_argument("--no-calibration", action="store_true", help="skip the table of tests judged in the sandbox")
-    args = p.parse_args(argv)
+    return p.parse_args(argv or [])
+
+
+def measure(argv=None) -> dict:
+    """Grade `--count` synthetic lesson-01 submissions with 2 jobs; the time it took (recorded by `--record`)."""
+    return _grade(_parse(argv))[0]
+
+
+def _grade(args):
+    from ..grade import cli, judge, report, sandbox
     if not (ROOT / "solutions").is_dir():
-        print("needs a repository checkout (solutions/ and notebooks/)")
-        return 0
+        raise SystemExit("needs a repository checkout (solutions/ and notebooks/)")
     if sandbox.available() and not args.unsafe_no_sandbox:
-        print(f"no sandbox here ({sandbox.available()}); pass --unsafe-no-sandbox to time the grader without it")
-        return 0
+        raise SystemExit(f"no sandbox here ({sandbox.available()}); pass --unsafe-no-sandbox to time the grader "
+                         "without it")
     with tempfile.TemporaryDirectory() as tmp:
         subs, out = Path(tmp) / "submissions", Path(tmp) / "grades"
         synthetic_submissions(subs, args.count)
@@ -57,14 +64,30 @@ def main(argv=None) -> int:
         report.write_outputs(outcomes, out)
         seconds = time.perf_counter() - start
     files = len({o.file for o in outcomes})
-    rows = [("submissions (lesson 01, 2 jobs, fast mode)", f"{files}"),
-            ("sandbox", "none (unsafe)" if args.unsafe_no_sandbox else "bubblewrap"),
+    sandboxed = "none (unsafe)" if args.unsafe_no_sandbox else "bubblewrap"
+    return {"seconds": seconds, "files": files, "sandbox": sandboxed, "target": "< 300 s", "checkpoints": [],
+            "what": f"grading {files} lesson-01 submissions, 2 jobs, fast mode, sandbox: {sandboxed}"}, options
+
+
+def show(r: dict) -> None:
+    seconds, files = r["seconds"], r["files"]
+    rows = [("submissions (lesson 01, 2 jobs, fast mode)", f"{files}"), ("sandbox", r["sandbox"]),
             ("seconds", f"{seconds:.1f}"), ("seconds per submission", f"{seconds / files:.2f}"),
             ("target for 30 submissions", "< 300 s"), ("met", "yes" if seconds * 30 / files < 300 else "NO")]
     width = max(len(name) for name, _ in rows)
     print(f"{'metric':<{width}}  {'value':>13}")
     for name, value in rows:
         print(f"{name:<{width}}  {value:>13}")
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    try:
+        results, options = _grade(args)
+    except SystemExit as stop:
+        print(stop)
+        return 0
+    show(results)
     if not args.no_calibration:
         calibration(options)
     return 0

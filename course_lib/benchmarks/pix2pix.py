@@ -84,23 +84,35 @@ def throughput(steps: int, batch_size: int = 8) -> dict:
     return out
 
 
-def main(argv=None) -> int:
+def measure(argv=None) -> dict:
+    """The ablation rows on the held-out split and the training throughput (recorded by `--record`)."""
     parser = argparse.ArgumentParser(prog="python -m course_lib.benchmark pix2pix")
     parser.add_argument("--n", type=int, default=env.pick(full=None, fast=32), help="held-out pairs (default all)")
     parser.add_argument("--steps", type=int, default=env.pick(full=20, fast=2), help="throughput steps")
     args = parser.parse_args(argv or [])
     rows = ablation(args.n)
-    print(f"held-out split: {args.n or paired_data.HELDOUT_SIZE} pairs; FCN-score of course_lib.fcn_score")
+    shipped = [f"pix2pix_{v}" for v, name in VARIANTS.items() if any(r["variant"] == name and "missing" not in r
+                                                                     for r in rows)]
+    return {"n": args.n or paired_data.HELDOUT_SIZE, "rows": rows, "speed": throughput(args.steps),
+            "threads": torch.get_num_threads(), "checkpoints": ["pix2pix_fcn", *shipped]}
+
+
+def show(r: dict) -> None:
+    rows, speed = r["rows"], r["speed"]
+    print(f"held-out split: {r['n']} pairs; FCN-score of course_lib.fcn_score")
     print(format_rows(rows))
-    measured = {r["variant"]: r for r in rows if "missing" not in r}
+    measured = {row["variant"]: row for row in rows if "missing" not in row}
     if "L1" in measured and "L1 + cGAN" in measured:
         l1, both = measured["L1"], measured["L1 + cGAN"]
         print(f"target L1 + cGAN beats L1: pixel accuracy {both['pixel_acc']:.3f} vs {l1['pixel_acc']:.3f} "
               f"({'met' if both['pixel_acc'] > l1['pixel_acc'] else 'missed'}), sharpness {both['sharpness']:.3f} "
               f"vs {l1['sharpness']:.3f} ({'met' if both['sharpness'] > l1['sharpness'] else 'missed'}); "
               f"PSNR {both['psnr']:.2f} vs {l1['psnr']:.2f} dB")
-    speed = throughput(args.steps)
-    print(f"training throughput (batch 8, 64x64, one thread of {torch.get_num_threads()}): pix2pix.train_step "
+    print(f"training throughput (batch 8, 64x64, one thread of {r['threads']}): pix2pix.train_step "
           f"{speed['course_lib']:.1f} img/s, plain PyTorch loop {speed['plain']:.1f} img/s, "
           f"ratio {speed['course_lib'] / speed['plain']:.2f}")
+
+
+def main(argv=None) -> int:
+    show(measure(argv))
     return 0
