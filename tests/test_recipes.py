@@ -9,7 +9,7 @@ from course_lib import benchmark, checkpoint, classifier, data, env, recipes, sr
 from course_lib.recipes import common
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"classifier", "dcgan", "srcnn", "espcn", "srresnet", "srgan"}
+OURS = {"classifier", "dcgan", "srcnn", "espcn", "srresnet", "srgan", "pix2pix", "ddpm", "drs"}
 
 
 def test_recipes_and_suites_are_discovered_with_their_descriptions(capsys):
@@ -94,7 +94,10 @@ def test_fast_srresnet_then_srgan(tmp_path):
 
 
 def test_shipped_checkpoints_load_from_the_concept_modules():
-    for name in ("mnist_cnn", "dcgan_mnist", "srcnn_x3", "espcn_x3", "srresnet_x4", "srgan_x4"):
+    shipped = sorted(p.stem for p in env.CHECKPOINT_DIR.glob("*.pt"))
+    assert {"mnist_cnn", "dcgan_mnist", "srcnn_x3", "espcn_x3", "srresnet_x4", "srgan_x4", "pix2pix_l1",
+            "pix2pix_l1cgan", "ddpm_mnist_cfg"} <= set(shipped)
+    for name in shipped:
         payload = checkpoint.read_checkpoint(name)
         module = payload["model"].rsplit(".", 1)[0]
         assert not module.startswith("course_lib.recipes"), f"{name}: the model class lives with the concepts"
