@@ -82,11 +82,13 @@ def _bwrap_command(scratch: Path, hidden: list) -> list:
     command = ["bwrap", "--unshare-all", *_mode()[1], "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "grading",
                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run", "--tmpfs", "/dev/shm"]
+    masked = [Path(p) for p in ("/tmp", "/var/tmp", "/run", "/dev/shm")]
     if home != Path("/"):
         command += ["--tmpfs", str(home)]
-        for path in dict.fromkeys(p.resolve() for p in needed):
-            if home in path.parents and path.exists():
-                command += ["--ro-bind", str(path), str(path)]
+        masked.append(home)
+    for path in dict.fromkeys(p.resolve() for p in needed):  # the course and Python, read-only, where a tmpfs hid them
+        if path.exists() and any(m in path.parents for m in masked):  # (a checkout or venv under /tmp included)
+            command += ["--ro-bind", str(path), str(path)]
     for path in hidden:  # after the binds: hidden even where they lie inside the checkout
         if path and Path(path).exists():
             command += ["--tmpfs", str(Path(path).resolve())]
