@@ -265,7 +265,9 @@ def test_ctrl_c_writes_the_partial_results(tmp_path):
     for name in ("a", "b", "c", "d"):
         (subs / f"{name}.ipynb").write_bytes((ROOT / "solutions" / corpus.LESSON01).read_bytes())
     proc = subprocess.Popen([sys.executable, "-m", "course_lib.grade", str(subs), "--out", str(tmp_path / "out"),
-                             "-j", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "-j", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # as from a terminal: pytest-xdist workers ignore SIGINT, and children inherit that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout.readline().startswith("Grading 4 file(s)")  # imports done, grading started
     time.sleep(1)
     proc.send_signal(signal.SIGINT)
