@@ -8,3 +8,9 @@ __version__ = "0.1.0"
 from .env import FAST, pick  # noqa: E402,F401
 from .device import get_device, seed_everything, setup  # noqa: E402,F401
 from .selfcheck import check  # noqa: E402,F401
+
+
+def announce(key: str) -> None:
+    """Print how long the next cell took in full mode when it was measured (`benchmark lessons`), per device."""
+    from .benchmarks.lessons import announce as _announce
+    _announce(key)

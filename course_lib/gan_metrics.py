@@ -10,6 +10,8 @@ GAN samples live in [-1, 1]; map them to [0, 1] before the classifier.
 import torch
 import torch.nn.functional as F
 
+from .loop import progress
+
 
 def _sqrt_psd(m: torch.Tensor) -> torch.Tensor:
     vals, vecs = torch.linalg.eigh(m)
@@ -43,7 +45,7 @@ def classify(classifier, images01: torch.Tensor, batch_size: int = 500):
     """(features (N, D), probabilities (N, 10)) of images in [0, 1]."""
     device = next(classifier.parameters()).device
     feats, probs = [], []
-    for x in images01.split(batch_size):
+    for x in progress(images01.split(batch_size), "classify"):
         f = classifier.features(x.to(device))
         feats.append(f.float().cpu())
         probs.append(F.softmax(classifier.head(f).float(), 1).cpu())
@@ -54,7 +56,8 @@ def classify(classifier, images01: torch.Tensor, batch_size: int = 500):
 def sample(G, n: int, batch_size: int = 500, seed: int = 0) -> torch.Tensor:
     """n generated digits mapped from [-1, 1] to [0, 1] (on the CPU; the same codes for the same seed)."""
     g, device = torch.Generator().manual_seed(seed), next(G.parameters()).device
-    out = [G(torch.randn(min(batch_size, n - i), G.nz, generator=g).to(device)).cpu() for i in range(0, n, batch_size)]
+    out = [G(torch.randn(min(batch_size, n - i), G.nz, generator=g).to(device)).cpu()
+           for i in progress(range(0, n, batch_size), "sample")]
     return (torch.cat(out) + 1) / 2
 
 

@@ -33,6 +33,11 @@ def progress_enabled() -> bool:
     return (sys.stderr.isatty() or "ipykernel" in sys.modules) and distributed.is_main()
 
 
+def progress(iterable, desc: str, total: int | None = None):
+    """`iterable` with the course's tqdm progress bar (the one `fit` shows; hidden when progress is off)."""
+    return tqdm(iterable, total=total, desc=desc, leave=False, disable=not progress_enabled())
+
+
 def fit(step, loader, epochs: int, device: torch.device, *, max_steps: int | None = None,
         on_epoch_end=None, history: History | None = None, desc: str = "train") -> History:
     """Train for `epochs` passes over `loader`.

@@ -22,6 +22,7 @@ import torch
 
 from . import checkpoint, data
 from .device import get_device
+from .loop import progress
 from .degrade import make_lr, mod_crop, upsample
 from .metrics import high_frequency_ratio, rgb_to_y, rgb_to_ycbcr, sharpness_ratio, sr_scores, ycbcr_to_rgb
 
@@ -94,7 +95,7 @@ def evaluate(model, images: dict, scale: int) -> list[dict]:
     `high_frequency_ratio` (border crop = scale) of the output before quantisation.
     """
     rows = []
-    for name, hr in images.items():
+    for name, hr in progress(images.items(), f"evaluate x{scale}", total=len(images)):
         hr = mod_crop(hr, scale)
         lr = make_lr(hr, scale)
         start = time.perf_counter()

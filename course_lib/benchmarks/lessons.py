@@ -1,0 +1,173 @@
+"""How long each lesson takes in full mode: every solution notebook executed end to end, timed cell by cell.
+
+    python -m course_lib.benchmark --record lessons          # all lessons, one after another (about an hour on a CPU)
+    python -m course_lib.benchmarks.lessons --record 02 05   # some of them; the others keep their recorded times
+
+Each solutions/NN_*.ipynb is copied to a scratch folder and run with nbclient in full mode (COURSE_FAST=0), on the
+default device, with the kernel's default threads, as a student runs it. Recorded per lesson: the wall time from
+kernel start to the last cell, the kernel's CPU time (user + system, its own and its children's), every cell that
+took more than 10 s with whether it showed a progress bar, and the time of the cell after each `course_lib.announce(key)` cell.
+Results are kept per device, so a GPU run adds to a CPU run instead of replacing it. The README's per-lesson table
+and the notebooks' "this cell takes ..." lines (`announce`) are read from the recorded results.
+"""
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from .. import env
+
+SOLUTIONS = env.PACKAGE_DIR.parent / "solutions"
+SLOW = 10.0  # seconds: a cell that runs longer must show progress
+ANNOUNCE = re.compile(r"""announce\(\s*["']([\w/-]+)["']""")
+PROBE = """import json, resource, torch
+from course_lib.device import get_device
+_own, _kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"cpu": _own.ru_utime + _own.ru_stime + _kids.ru_utime + _kids.ru_stime,
+                  "threads": torch.get_num_threads(), "device": str(get_device())}))"""
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def device_label() -> str:
+    """'cpu' or the GPU's name: the key results are kept under."""
+    import torch
+    from ..device import get_device
+    device = get_device()
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+
+
+def announce(key: str) -> None:
+    """Print how long the next cell (the one after the cell that calls this) took in full mode when it was measured, per device."""
+    from ..benchmark import recorded
+    runs = recorded().get("lessons", {}).get("devices", {})
+    said = [f"{_minutes(run['cells'][key])} on {label} ({run['cpu_count']} cores, {run['threads']} threads)"
+            for label, run in runs.items() if key in run.get("cells", {})]
+    gpu = any(label != "cpu" for label, run in runs.items() if key in run.get("cells", {}))
+    where = "; ".join(said) or "not measured yet"
+    print(f"Full mode, this cell took (benchmark lessons): {where}" + ("" if gpu else "; on a GPU: not measured")
+          + (". Fast mode (COURSE_FAST=1) runs it in seconds." if env.FAST else "."))
+
+
+def _cell_seconds(cell) -> float | None:
+    timing = cell.get("metadata", {}).get("execution", {})
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        return None
+    parse = datetime.datetime.fromisoformat
+    return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
+
+
+def _shows_progress(cell) -> bool:
+    for out in cell.get("outputs", []):
+        if "application/vnd.jupyter.widget-view+json" in out.get("data", {}):
+            return True
+        if "it/s]" in out.get("text", "") or "s/it]" in out.get("text", ""):
+            return True
+    return False
+
+
+def run_lesson(path, timeout: int = 3600) -> dict:
+    """Execute one solution notebook in full mode in a scratch copy; its timings (or the error)."""
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+    kernel_env = {**os.environ, "COURSE_FAST": "0", "PYTHONUNBUFFERED": "1"}
+    kernel_env.pop("MPLBACKEND", None)  # the inline backend, as in JupyterLab
+    with tempfile.TemporaryDirectory() as scratch:
+        shutil.copy(path, scratch)
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": scratch}})
+        start, error = time.perf_counter(), None
+        try:
+            client.execute(env=kernel_env)
+        except Exception as e:  # a failing cell: record it and go on with the next lesson
+            error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200]}"
+        wall = time.perf_counter() - start
+    result, pending = {"wall": round(wall, 1), "cells": {}, "slow": []}, []
+    for i, cell in enumerate(nb.cells[:-1]):
+        seconds = _cell_seconds(cell) if cell.cell_type == "code" else None
+        if seconds is None:
+            continue
+        result["cells"].update({key: round(seconds, 1) for key in pending})  # announce(key) speaks of the next cell
+        pending = ANNOUNCE.findall(cell.source)
+        if seconds > SLOW:
+            first = next((ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
+            result["slow"].append({"cell": i, "seconds": round(seconds, 1), "progress": _shows_progress(cell),
+                                   "line": first[:80]})
+    probe = [o.get("text", "") for o in nb.cells[-1].get("outputs", []) if o.get("name") == "stdout"]
+    if probe and not error:
+        result.update(json.loads(probe[-1].strip().splitlines()[-1]))
+    if error:
+        result["error"] = error
+    return result
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=env.PACKAGE_DIR.parent,
+                              capture_output=True, text=True, timeout=10).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def measure(argv) -> dict:
+    from ..benchmark import recorded
+    wanted = [a for a in argv if re.fullmatch(r"\d\d", a)]
+    if len(wanted) != len(argv):
+        raise SystemExit(f"lessons: expected lesson numbers such as 02 05, got {' '.join(argv)}")
+    paths = [p for p in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")) if not wanted or p.name[:2] in wanted]
+    label = device_label()
+    devices = recorded().get("lessons", {}).get("devices", {})
+    run = dict(devices.get(label, {}))
+    cells = dict(run.get("cells", {}))
+    lessons = dict(run.get("lessons", {}))
+    for path in paths:
+        load = os.getloadavg()[0]
+        print(f"{path.name}: running in full mode ...", flush=True)
+        lessons[path.name[:2]] = {**run_lesson(path), "load": [round(load, 2), round(os.getloadavg()[0], 2)]}
+        cells.update({k: v for k, v in lessons[path.name[:2]].pop("cells").items()})
+        print(f"  {_minutes(lessons[path.name[:2]]['wall'])}", flush=True)
+    threads = next((r["threads"] for r in lessons.values() if "threads" in r), run.get("threads"))
+    run = {"cpu_count": os.cpu_count(), "threads": threads, "commit": _commit(),
+           "date": datetime.date.today().isoformat(), "lessons": dict(sorted(lessons.items())), "cells": cells}
+    return {"devices": {**devices, label: run}}
+
+
+def show(results: dict) -> None:
+    for label, run in results["devices"].items():
+        print(f"{label}: {run['cpu_count']} cores, {run['threads']} threads, commit {run['commit']}, {run['date']}")
+        print(f"{'lesson':<7}{'wall':>10}{'CPU':>10}{'load':>12}  cells over {SLOW:.0f} s (no progress bar: !)")
+        for lesson, r in run["lessons"].items():
+            slow = ", ".join(f"{s['cell']}:{_minutes(s['seconds'])}{'' if s['progress'] else '!'}" for s in r["slow"])
+            cpu = _minutes(r["cpu"]) if "cpu" in r else "-"
+            load = "–".join(f"{x:.1f}" for x in r.get("load", []))
+            print(f"{lesson:<7}{_minutes(r['wall']):>10}{cpu:>10}{load:>12}  {slow}" + (f"  ERROR {r['error']}"
+                                                                                        if "error" in r else ""))
+
+
+def main(argv) -> int:
+    from ..benchmark import record, recorded
+    argv = list(argv)
+    keep = "--record" in argv
+    if not keep:
+        if "lessons" not in recorded():
+            print("not recorded: python -m course_lib.benchmark --record lessons (runs every lesson in full mode)")
+            return 0
+        show(recorded()["lessons"])
+        return 0
+    results = measure([a for a in argv if a != "--record"])
+    show(results)
+    record("lessons", results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
