@@ -90,6 +90,38 @@ def measured_table(results: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def lesson_times_table(results: dict | None = None) -> str:
+    """Full-mode time of every lesson, one column per device measured (`benchmark --record lessons`)."""
+    results = benchmark.recorded() if results is None else results
+    runs = results.get("lessons", {}).get("devices", {})
+    lessons = sorted(p.name for p in (env.PACKAGE_DIR.parent / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    heads = [f"{label}, {run['cpu_count']} cores ({run['commit']}, {run['date']})" for label, run in runs.items()]
+    lines = ["| lesson | " + " | ".join(f"full mode on {h}: wall / kernel CPU / longest cell / load" for h in heads)
+             + (" | on a GPU |" if not any(label != "cpu" for label in runs) else " |"),
+             "|---|" + "---|" * len(heads) + ("---|" if not any(label != "cpu" for label in runs) else "")]
+    for name in lessons:
+        cells = []
+        for run in runs.values():
+            r = run["lessons"].get(name[:2])
+            if r is None:
+                cells.append(f"not measured: `python -m course_lib.benchmarks.lessons --record {name[:2]}`")
+            elif "error" in r:
+                cells.append(f"failed: {r['error']}")
+            else:
+                longest = max(r["slow"], key=lambda c: c["seconds"], default=None)
+                cells.append(f"{_duration(r['wall'])} / {_duration(r['cpu'])} / "
+                             + (f"{_duration(longest['seconds'])} (cell {longest['cell']})" if longest else "–")
+                             + " / " + "–".join(f"{x:.1f}" for x in r.get("load", [])))
+        if not any(label != "cpu" for label in runs):
+            cells.append("not measured")
+        lines.append(f"| {name.removesuffix('.ipynb')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def with_block(text: str, name: str, block: str) -> str:
     """`text` with the part between <!-- name:start --> and <!-- name:end --> replaced by `block`."""
     pattern = re.compile(rf"(<!-- {name}:start -->\n)(?:.*?\n)?(<!-- {name}:end -->)", re.S)
@@ -99,6 +131,7 @@ def with_block(text: str, name: str, block: str) -> str:
 
 
 def render(text: str) -> str:
+    text = with_block(text, "lesson-times", lesson_times_table())
     return with_block(with_block(text, "settings", settings_table()), "measured", measured_table())
 
 

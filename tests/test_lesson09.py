@@ -9,7 +9,7 @@ from course_lib import paired_data, pix2pix
 from course_lib.checkpoint import load_model
 from course_lib.patchgan import PAPER_70x70, PatchGAN, receptive_field
 from course_lib.unet import UNet
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "09_pix2pix.ipynb"
 # sha256 of the held-out split (coded labels + photos, uint8), also in data/README.md
@@ -304,3 +304,27 @@ def test_benchmark_fast(capsys):
     assert bench.main(["--n", "8", "--steps", "1"]) == 0
     out = capsys.readouterr().out
     assert "L1 + cGAN" in out and "ratio" in out and "real photos" in out
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
+    ("l09_unet", UNetNoSkips, "skip connections"),
+    ("l09_unet", UNetAddSkips, "skip connections"),
+    ("l09_unet", UNetNoDropout, "Dropout"),
+    ("l09_unet", UNetTanhRange, "[0, 1]"),
+    ("l09_unet", UNetUpsampleConv, "transposed convolutions"),
+    ("l09_patchgan", OneLogit, "not one per image"),
+    ("l09_patchgan", OneLogitLinear, "no linear layer"),
+    ("l09_patchgan", Unconditional, "torch.cat([x, y], 1)"),
+    ("l09_patchgan", ThreeByThree, "4x4 kernels"),
+    ("l09_train_step", l1_on_input, "distance between G(x) and the target y"),
+    ("l09_train_step", lambda_on_gan, "plus lam times the L1"),
+    ("l09_train_step", no_detach, "detach"),
+    ("l09_train_step", no_detach_plain, "detach"),
+    ("l09_train_step", not_halved, "halved"),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)

@@ -1,11 +1,12 @@
 """Hidden tests of lesson 10: each exercise passes on the solution, fails on the stub and on plausible mistakes."""
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 from course_lib import diffusion
-from grading import assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
 
 NB = "10_diffusion_mnist.ipynb"
 EXERCISES = ("l10_q_sample", "l10_diffusion_loss", "l10_ancestral_step", "l10_ddim_step", "l10_guided_eps")
@@ -253,3 +254,31 @@ def test_generators_table_prints_every_row():
     text = generators.table([{"name": "a", "nfe": None, "train_s": None, "img_s": None, **row},
                              {"name": "b", "nfe": 50, "train_s": 3600.0, "img_s": 12.5, **row}], 100)
     assert len(text.splitlines()) == 3 and "FD@100" in text and "IS@100" in text and "3600" in text and "12.5" in text
+
+
+# ---------------------------------------------------------------- one bug, one message
+FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
+    ("l10_q_sample", q_sample_no_sqrt, "square roots"),
+    ("l10_q_sample", q_sample_first_t, "index alpha_bars with t"),
+    ("l10_q_sample", q_sample_swapped, "which factor multiplies x0"),
+    ("l10_q_sample", q_sample_flat_index, "same shape"),
+    ("l10_diffusion_loss", loss_predicts_x0, "not x0"),
+    ("l10_diffusion_loss", loss_summed, "do not sum"),
+    ("l10_diffusion_loss", loss_uniform_noise, "standard normal"),
+    ("l10_diffusion_loss", loss_one_t, "uniformly"),
+    ("l10_ancestral_step", ancestral_variance_not_std, "not the variance"),
+    ("l10_ancestral_step", ancestral_noise_at_zero, "without noise"),
+    ("l10_ancestral_step", ancestral_no_sqrt_alpha, "square root"),
+    ("l10_ancestral_step", ancestral_alpha_bar_coefficient, "square root"),
+    ("l10_ddim_step", ddim_no_sqrt, "x0_hat = (x_t - sqrt(1 - a_t) eps_hat) / sqrt(a_t)"),
+    ("l10_ddim_step", ddim_fresh_noise, "no fresh"),
+    ("l10_ddim_step", ddim_returns_x0, "new noise level"),
+    ("l10_guided_eps", guidance_swapped, "1 + w on eps_cond"),
+    ("l10_guided_eps", guidance_interpolates, "1 + w on eps_cond"),
+    ("l10_guided_eps", guidance_missing_one, "1 + w on eps_cond"),
+]
+
+
+@pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
+def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
+    assert_first_message_names(exercise_id, wrong, mistake)

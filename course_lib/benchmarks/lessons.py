@@ -7,7 +7,7 @@ Each solutions/NN_*.ipynb is copied to a scratch folder and run with nbclient in
 default device, with the kernel's default threads, as a student runs it. Recorded per lesson: the wall time from
 kernel start to the last cell, the kernel's CPU time (user + system, its own and its children's), every cell that
 took more than 10 s with whether it showed a progress bar, and the time of the cell after each `course_lib.announce(key)` cell.
-Results are kept per device, so a GPU run adds to a CPU run instead of replacing it. The README's per-lesson table
+The executed notebooks are kept in build/lessons/. Results are kept per device, so a GPU run adds to a CPU run instead of replacing it. The README's per-lesson table
 and the notebooks' "this cell takes ..." lines (`announce`) are read from the recorded results.
 """
 import datetime
@@ -23,6 +23,7 @@ import time
 from .. import env
 
 SOLUTIONS = env.PACKAGE_DIR.parent / "solutions"
+EXECUTED = env.PACKAGE_DIR.parent / "build" / "lessons"  # the executed notebooks of the last run
 SLOW = 10.0  # seconds: a cell that runs longer must show progress
 ANNOUNCE = re.compile(r"""announce\(\s*["']([\w/-]+)["']""")
 PROBE = """import json, resource, torch
@@ -91,6 +92,8 @@ def run_lesson(path, timeout: int = 3600) -> dict:
         except Exception as e:  # a failing cell: record it and go on with the next lesson
             error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200]}"
         wall = time.perf_counter() - start
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, EXECUTED / path.name)  # the outputs, for reading the text against them
     result, pending = {"wall": round(wall, 1), "cells": {}, "slow": []}, []
     for i, cell in enumerate(nb.cells[:-1]):
         seconds = _cell_seconds(cell) if cell.cell_type == "code" else None

@@ -129,20 +129,6 @@ def _(cls):
                "no linear layer)")
 
 
-@patch_ex.test("each logit sees one patch of the contract's receptive field")
-def _(cls):
-    for n_layers in (1, 2, 3):
-        D = _build(cls, 3, 3, 4, n_layers).eval()   # eval: batch norm acts per pixel
-        x, y = torch.rand(1, 3, 96, 96, requires_grad=True), torch.rand(1, 3, 96, 96)
-        out = _logits(D, x, y)
-        out[0, 0, out.shape[-2] // 2, out.shape[-1] // 2].backward()
-        rows = (x.grad.abs().sum((0, 1, 3)) > 0).nonzero()
-        seen = int(rows.max() - rows.min() + 1) if len(rows) else 0
-        expect(seen == receptive_field(PatchGAN(3, 3, 4, n_layers)),
-               f"with n_layers={n_layers} one output logit sees {seen} input rows, not the patch size of the "
-               "contract's layers: check kernel sizes, strides and the number of layers")
-
-
 @patch_ex.test("is conditional: the logits depend on the input x as well as on y")
 def _(cls):
     D = _build(cls, 3, 3, 4, 2).eval()
@@ -153,6 +139,21 @@ def _(cls):
     n_norm = len(_modules(D, (nn.BatchNorm2d, nn.InstanceNorm2d)))
     expect(n_norm == 2, f"found {n_norm} normalisation layers for n_layers=2: BatchNorm after every conv but the "
            "first and the last")
+
+
+@patch_ex.test("each logit sees one patch of the contract's receptive field")
+def _(cls):
+    for n_layers in (1, 2, 3):
+        D = _build(cls, 3, 3, 4, n_layers).eval()   # eval: batch norm acts per pixel
+        x, y = torch.rand(1, 3, 96, 96, requires_grad=True), torch.rand(1, 3, 96, 96)
+        out = _logits(D, x, y)
+        out[0, 0, out.shape[-2] // 2, out.shape[-1] // 2].backward()
+        expect(x.grad is not None, "the logits do not depend on the input x: judge the pair, torch.cat([x, y], 1)")
+        rows = (x.grad.abs().sum((0, 1, 3)) > 0).nonzero()
+        seen = int(rows.max() - rows.min() + 1) if len(rows) else 0
+        expect(seen == receptive_field(PatchGAN(3, 3, 4, n_layers)),
+               f"with n_layers={n_layers} one output logit sees {seen} input rows, not the patch size of the "
+               "contract's layers: check kernel sizes, strides and the number of layers")
 
 
 # ---------------------------------------------------------------- l09_train_step
@@ -186,7 +187,13 @@ def _setup(lr: float = 0.1):
 
 def _run(fn, lam: float = 10.0):
     G, D, opt_g, opt_d, x, y = _setup()
-    out = fn(G, D, opt_g, opt_d, x, y, lam)
+    try:
+        out = fn(G, D, opt_g, opt_d, x, y, lam)
+    except RuntimeError as e:
+        expect("backward through the graph a second time" not in str(e),
+               "G's backward failed because D's loss already went back through G(x) and freed its graph: give D "
+               "fake.detach(), so that D's loss sends no gradient into G")
+        raise
     expect(isinstance(out, dict) and {"loss_d", "loss_g"} <= set(out),
            f"return a dict with the keys loss_d and loss_g, got {out if not isinstance(out, dict) else sorted(out)}")
     return out, G, D
@@ -199,6 +206,13 @@ def _(fn):
         value = out[key]
         expect(isinstance(value, (float, int)) or (torch.is_tensor(value) and value.numel() == 1),
                f"{key} must be a number (loss.item()), got {type(value).__name__}")
+
+
+@step_ex.test("D's loss sends no gradient into G (detach the fake for D)")
+def _(fn):
+    out, G, _ = _run(fn)
+    expect(G.backwards == 1, f"{G.backwards} backward passes reached G's output in one step: only G's loss may reach "
+           "it; give D fake.detach()")
 
 
 @step_ex.test("D's loss is (BCE(D(x, y), 1) + BCE(D(x, G(x)), 0)) / 2 and D takes one step on it")
@@ -222,10 +236,3 @@ def _(fn):
                "distance between G(x) and the target y")
         expect(all(torch.allclose(a, b, atol=1e-5) for a, b in zip(G.parameters(), G_ref.parameters())),
                f"with lam={lam} G's weights after the step are wrong: one opt_g step on loss_g only")
-
-
-@step_ex.test("D's loss sends no gradient into G (detach the fake for D)")
-def _(fn):
-    out, G, _ = _run(fn)
-    expect(G.backwards == 1, f"{G.backwards} backward passes reached G's output in one step: only G's loss may reach "
-           "it; give D fake.detach()")

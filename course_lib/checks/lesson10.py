@@ -228,7 +228,9 @@ def _(fn):
 @cfg_ex.test("w = 0 gives the conditional prediction itself")
 def _(fn):
     c, u = torch.randn(3, 1, 5, 5), torch.randn(3, 1, 5, 5)
-    expect(_close(fn(c, u, 0.0), c), "with w = 0 guidance must be off: the result is eps_cond")
+    out = fn(c, u, 0.0)
+    expect(_close(out, c), "with w = 0 guidance must be off and give eps_cond" + (", not eps_uncond" if _close(out, u)
+           else "") + ": the weights are 1 + w on eps_cond and -w on eps_uncond, (1 + w) eps_cond - w eps_uncond")
 
 
 @cfg_ex.test("w > 0 extrapolates from the unconditional prediction past the conditional one")
