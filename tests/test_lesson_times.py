@@ -35,6 +35,14 @@ def test_no_recorded_cell_runs_over_10_s_without_a_progress_bar(path):
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name[:2] for p in SOLUTIONS])
+def test_every_figure_the_lesson_showed_had_a_title_and_labelled_axes(path):
+    run = CPU.get("lessons", {}).get(path.name[:2], {})
+    assert "figures" in run, f"{path.name}: figures not audited: python -m course_lib.benchmarks.lessons --record " \
+                             f"{path.name[:2]}"
+    assert not run["figures"], f"{path.name}: figures without a title or axis labels in full mode: {run['figures']}"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name[:2] for p in SOLUTIONS])
 def test_announcements_name_their_lesson_precede_a_cell_and_are_measured(path):
     for key, following in announced(path):
         assert key.startswith(path.name[:2] + "/"), f"{path.name}: announce({key!r}) names another lesson"
@@ -77,6 +85,9 @@ def test_the_harness_times_the_cell_after_an_announcement_and_sees_progress(tmp_
         nbformat.v4.new_code_cell('course_lib.announce("99/sleep")'),
         nbformat.v4.new_code_cell("time.sleep(1.5)"),
         nbformat.v4.new_code_cell("for _ in tqdm(range(3)):\n    time.sleep(0.5)"),
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()"),
+        nbformat.v4.new_code_cell("plt.imshow([[1, 2]]); plt.axis('off'); plt.title('an image'); plt.show()"),
+        nbformat.v4.new_code_cell("fig, ax = plt.subplots(); ax.plot([1, 2]); ax.set_title('shown at the end')"),
     ])
     path = tmp_path / "99_fake.ipynb"
     nbformat.write(nb, path)
@@ -87,4 +98,5 @@ def test_the_harness_times_the_cell_after_an_announcement_and_sees_progress(tmp_
     assert 1.4 < result["cells"]["99/sleep"] < 5
     slow = {s["cell"]: s["progress"] for s in result["slow"]}  # cell 0 may be slow too: it imports torch
     assert slow[2] is False and slow[3] is True and 1 not in slow
+    assert result["figures"] == [{"cell": 4, "problem": "no title"}, {"cell": 6, "problem": "axes without labels"}]
     assert result["threads"] >= 1 and result["cpu"] > 0 and (tmp_path / "executed" / path.name).exists()

@@ -6,9 +6,10 @@
 Each solutions/NN_*.ipynb is copied to a scratch folder and run with nbclient in full mode (COURSE_FAST=0), on the
 default device, with the kernel's default threads, as a student runs it. Recorded per lesson: the wall time from
 kernel start to the last cell, the kernel's CPU time (user + system, its own and its children's), every cell that
-took more than 10 s with whether it showed a progress bar, and the time of the cell after each `course_lib.announce(key)` cell.
-The executed notebooks are kept in build/lessons/. Results are kept per device, so a GPU run adds to a CPU run instead of replacing it. The README's per-lesson table
-and the notebooks' "this cell takes ..." lines (`announce`) are read from the recorded results.
+took more than 10 s with whether it showed a progress bar, every figure shown without a title (or a plot
+without axis labels), and the time of the cell after each `course_lib.announce(key)` cell. The executed notebooks
+are kept in build/lessons/. Results are kept per device, so a GPU run adds to a CPU run instead of replacing it.
+The README's per-lesson table and the notebooks' "this cell took ..." lines (`announce`) are read from the record.
 """
 import datetime
 import json
@@ -26,10 +27,30 @@ SOLUTIONS = env.PACKAGE_DIR.parent / "solutions"
 EXECUTED = env.PACKAGE_DIR.parent / "build" / "lessons"  # the executed notebooks of the last run
 SLOW = 10.0  # seconds: a cell that runs longer must show progress
 ANNOUNCE = re.compile(r"""announce\(\s*["']([\w/-]+)["']""")
+# Run before the lesson: every figure the lesson shows (plt.show() or the end of a cell) is checked for a title
+# (its own or an axes') and, for plots that are not images, labelled axes.
+FIGURE_AUDIT = """import matplotlib.pyplot as _plt
+from IPython import get_ipython as _ip
+_figure_problems = []
+def _audit_figures(*_):
+    for _fig in map(_plt.figure, _plt.get_fignums()):
+        _axes = [a for a in _fig.axes if a.get_visible() and a.get_label() != "<colorbar>"]
+        _titled = (_fig._suptitle is not None and _fig._suptitle.get_text()) or any(a.get_title() for a in _axes)
+        _plots = [a for a in _axes if a.axison and not a.images and a.has_data()]
+        _unlabelled = [a for a in _plots if not (a.get_xlabel() and a.get_ylabel())]
+        if _axes and (not _titled or _unlabelled):
+            _figure_problems.append([_ip().execution_count, "no title" if not _titled else "axes without labels"])
+_show = _plt.show
+def _checked_show(*args, **kwargs):
+    _audit_figures()
+    return _show(*args, **kwargs)
+_plt.show = _checked_show
+_ip().events.callbacks["post_execute"].insert(0, _audit_figures)  # before the inline backend shows and closes them
+"""
 PROBE = """import json, resource, torch
 from course_lib.device import get_device
 _own, _kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"cpu": _own.ru_utime + _own.ru_stime + _kids.ru_utime + _kids.ru_stime,
+print(json.dumps({"cpu": _own.ru_utime + _own.ru_stime + _kids.ru_utime + _kids.ru_stime, "figures": _figure_problems,
                   "threads": torch.get_num_threads(), "device": str(get_device())}))"""
 
 
@@ -46,7 +67,7 @@ def device_label() -> str:
 
 
 def announce(key: str) -> None:
-    """Print how long the next cell (the one after the cell that calls this) took in full mode when it was measured, per device."""
+    """Print how long the next cell (after the one that calls this) took in full mode when measured, per device."""
     from ..benchmark import recorded
     runs = recorded().get("lessons", {}).get("devices", {})
     said = [f"{_minutes(run['cells'][key])} on {label} ({run['cpu_count']} cores, {run['threads']} threads)"
@@ -80,6 +101,7 @@ def run_lesson(path, timeout: int = 3600) -> dict:
     import nbformat
     from nbclient import NotebookClient
     nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(FIGURE_AUDIT))
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     kernel_env = {**os.environ, "COURSE_FAST": "0", "PYTHONUNBUFFERED": "1"}
     kernel_env.pop("MPLBACKEND", None)  # the inline backend, as in JupyterLab
@@ -94,6 +116,7 @@ def run_lesson(path, timeout: int = 3600) -> dict:
         wall = time.perf_counter() - start
     EXECUTED.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, EXECUTED / path.name)  # the outputs, for reading the text against them
+    nb.cells.pop(0)  # the audit cell: indices below are the lesson's own
     result, pending = {"wall": round(wall, 1), "cells": {}, "slow": []}, []
     for i, cell in enumerate(nb.cells[:-1]):
         seconds = _cell_seconds(cell) if cell.cell_type == "code" else None
@@ -108,6 +131,9 @@ def run_lesson(path, timeout: int = 3600) -> dict:
     probe = [o.get("text", "") for o in nb.cells[-1].get("outputs", []) if o.get("name") == "stdout"]
     if probe and not error:
         result.update(json.loads(probe[-1].strip().splitlines()[-1]))
+        cell_of = {c.get("execution_count"): i for i, c in enumerate(nb.cells[:-1]) if c.cell_type == "code"}
+        result["figures"] = [{"cell": cell_of.get(n - 1 if n else n), "problem": problem}
+                             for n, problem in result["figures"]]
     if error:
         result["error"] = error
     return result
@@ -154,6 +180,9 @@ def show(results: dict) -> None:
             load = "–".join(f"{x:.1f}" for x in r.get("load", []))
             print(f"{lesson:<7}{_minutes(r['wall']):>10}{cpu:>10}{load:>12}  {slow}" + (f"  ERROR {r['error']}"
                                                                                         if "error" in r else ""))
+        for lesson, r in run["lessons"].items():
+            for problem in r.get("figures", []):
+                print(f"lesson {lesson}, cell {problem['cell']}: a figure with {problem['problem']}")
 
 
 def main(argv) -> int:
@@ -167,8 +196,8 @@ def main(argv) -> int:
         show(recorded()["lessons"])
         return 0
     results = measure([a for a in argv if a != "--record"])
-    show(results)
     record("lessons", results)
+    show(results)
     return 0
 
 

@@ -14,6 +14,7 @@ import torch
 from .. import env, paired_data, pix2pix
 from ..checkpoint import CheckpointError, load_model
 from ..fcn_score import fcn_score
+from ..loop import progress
 from ..patchgan import PatchGAN
 from ..unet import UNet
 
@@ -28,7 +29,7 @@ def ablation(n: int | None = None) -> list[dict]:
     segmenter = load_model("pix2pix_fcn")[0]
     rows = [{"variant": "real photos", **fcn_score(segmenter, photos, labels), "psnr": float("inf"), "ssim": 1.0,
              "sharpness": 1.0}]
-    for variant, name in VARIANTS.items():
+    for variant, name in progress(VARIANTS.items(), "variants", total=len(VARIANTS)):
         try:
             G, meta = load_model(f"pix2pix_{variant}")
         except CheckpointError:
