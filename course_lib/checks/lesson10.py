@@ -106,10 +106,10 @@ def _(fn):
 def _(fn):
     _, ab = _schedule()
     x0 = torch.rand(64, 1, 4, 4) * 2 - 1
-    exact = float(_loss_value(fn, _Oracle(x0, ab), x0, ab))
+    exact = float(_loss_value(fn, _Oracle(x0, ab), x0, ab).detach())
     expect(exact < 1e-3, f"a model returning the true noise gets loss {exact:.4f}: the target of the regression is "
                          "the noise eps added in x_t (Eq. 14), not x0 or x_t")
-    off = float(_loss_value(fn, _Oracle(x0, ab, offset=0.5), x0, ab))
+    off = float(_loss_value(fn, _Oracle(x0, ab, offset=0.5), x0, ab).detach())
     expect(abs(off - 0.25) < 1e-3, f"a model off by 0.5 everywhere gets loss {off:.4f}: average the squared error "
                                    "over every pixel and image (F.mse_loss), do not sum it")
 
