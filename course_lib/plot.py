@@ -92,7 +92,8 @@ def latent_explorer(G, z_start: torch.Tensor, z_end: torch.Tensor, steps: int = 
 
     if live_kernel():
         import ipywidgets as widgets
-        return widgets.interact(show, step=widgets.IntSlider(value=0, min=0, max=steps - 1, description="step"))
+        widgets.interact(show, step=widgets.IntSlider(value=0, min=0, max=steps - 1, description="step"))
+        return None  # interact returns the function: returning it would echo its repr under the widget
     picks = [0, steps // 3, 2 * steps // 3, steps - 1]
     show_images(torch.cat([frame(i) for i in picks]), nrow=len(z_start), value_range=(-1, 1),
                 title="t = " + ", ".join(f"{float(ts[i]):.2f}" for i in picks) + " (rows)")
@@ -128,9 +129,10 @@ def zoom_compare(outputs: dict, hr_images: dict, size: int = 64):
         return None
     import ipywidgets as widgets
     largest = max(max(v.shape[-2:]) for v in hr_images.values())
-    return widgets.interact(draw, image=widgets.Dropdown(options=list(hr_images)),
-                            top=widgets.IntSlider(top, 0, largest, 8), left=widgets.IntSlider(left, 0, largest, 8),
-                            size=widgets.IntSlider(size, 32, 256, 16))
+    widgets.interact(draw, image=widgets.Dropdown(options=list(hr_images)),
+                     top=widgets.IntSlider(top, 0, largest, 8), left=widgets.IntSlider(left, 0, largest, 8),
+                     size=widgets.IntSlider(size, 32, 256, 16))
+    return None
 
 
 def plot_confusion(cm: torch.Tensor, title: str, ax=None):
