@@ -19,9 +19,8 @@ import math
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from .loop import progress_enabled
+from .loop import progress
 
 
 # ---------------------------------------------------------------- noise schedules
@@ -125,7 +124,7 @@ def sample_ddpm(model, n: int, betas: torch.Tensor, y=None, w: float = 0.0, gene
     alpha_bars, T = alpha_bar(betas), len(betas)
     x = torch.randn(n, *shape, generator=generator).to(device)
     frames = []
-    for t in tqdm(range(T - 1, -1, -1), desc=desc, leave=False, disable=not progress_enabled()):
+    for t in progress(range(T - 1, -1, -1), desc):
         eps = predict_eps(model, x, t, y, w)
         noise = torch.randn(n, *shape, generator=generator).to(device) if generator is not None else None
         x = ancestral_step(x, t, eps, betas, alpha_bars, noise)
@@ -148,7 +147,7 @@ def sample_ddim(model, n: int, betas: torch.Tensor, steps: int = 50, y=None, w: 
     alpha_bars = alpha_bar(betas)
     x = torch.randn(n, *shape, generator=generator).to(device)
     taus, frames = ddim_timesteps(len(betas), steps), []
-    for i, t in enumerate(tqdm(taus, desc=desc, leave=False, disable=not progress_enabled())):
+    for i, t in enumerate(progress(taus, desc)):
         a_prev = float(alpha_bars[taus[i + 1]]) if i + 1 < len(taus) else 1.0
         x = ddim_step(x, predict_eps(model, x, t, y, w), float(alpha_bars[t]), a_prev, clip=clip)
         frames.append(x.clamp(-1, 1).cpu())

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from . import benchmark, env
+from .benchmarks.lessons import duration
 
 README = env.PACKAGE_DIR.parent / "README.md"
 
@@ -90,19 +91,16 @@ def measured_table(results: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
 def lesson_times_table(results: dict | None = None) -> str:
     """Full-mode time of every lesson, one column per device measured (`benchmark --record lessons`)."""
     results = benchmark.recorded() if results is None else results
     runs = results.get("lessons", {}).get("devices", {})
     lessons = sorted(p.name for p in (env.PACKAGE_DIR.parent / "solutions").glob("[0-9][0-9]_*.ipynb"))
     heads = [f"{label}, {run['cpu_count']} cores ({run['commit']}, {run['date']})" for label, run in runs.items()]
+    no_gpu = all(label == "cpu" for label in runs)  # then a column says so
     lines = ["| lesson | " + " | ".join(f"full mode on {h}: wall / kernel CPU / longest cell / load" for h in heads)
-             + (" | on a GPU |" if not any(label != "cpu" for label in runs) else " |"),
-             "|---|" + "---|" * len(heads) + ("---|" if not any(label != "cpu" for label in runs) else "")]
+             + (" | on a GPU |" if no_gpu else " |"),
+             "|---|" + "---|" * len(heads) + ("---|" if no_gpu else "")]
     for name in lessons:
         cells = []
         for run in runs.values():
@@ -113,10 +111,10 @@ def lesson_times_table(results: dict | None = None) -> str:
                 cells.append(f"failed: {r['error']}")
             else:
                 longest = max(r["slow"], key=lambda c: c["seconds"], default=None)
-                cells.append(f"{_duration(r['wall'])} / {_duration(r['cpu'])} / "
-                             + (f"{_duration(longest['seconds'])} (cell {longest['cell']})" if longest else "–")
+                cells.append(f"{duration(r['wall'])} / {duration(r['cpu'])} / "
+                             + (f"{duration(longest['seconds'])} (cell {longest['cell']})" if longest else "–")
                              + " / " + "–".join(f"{x:.1f}" for x in r.get("load", [])))
-        if not any(label != "cpu" for label in runs):
+        if no_gpu:
             cells.append("not measured")
         lines.append(f"| {name.removesuffix('.ipynb')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

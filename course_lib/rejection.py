@@ -15,9 +15,8 @@ Disclosed as what it is: a filter that spends extra generator and discriminator 
 """
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from .loop import progress_enabled
+from .loop import progress
 
 
 def drs_logit(d_logits: torch.Tensor, logit_max: float, gamma: float = 0.0, eps: float = 1e-6) -> torch.Tensor:
@@ -34,7 +33,7 @@ def train_discriminator(D, G, real: torch.Tensor, steps: int = 1500, batch_size:
     opt = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
     D.train(), G.eval()
     losses = []
-    for _ in tqdm(range(steps), desc="DRS discriminator", leave=False, disable=not progress_enabled()):
+    for _ in progress(range(steps), "DRS discriminator"):
         x = real[torch.randint(0, len(real), (batch_size,), generator=g)]
         with torch.no_grad():
             fake = G(torch.randn(batch_size, G.nz, generator=g))

@@ -54,7 +54,8 @@ print(json.dumps({"cpu": _own.ru_utime + _own.ru_stime + _kids.ru_utime + _kids.
                   "threads": torch.get_num_threads(), "device": str(get_device())}))"""
 
 
-def _minutes(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds under 90 s, else minutes to one decimal (the lesson tables and the announce lines)."""
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
@@ -70,9 +71,10 @@ def announce(key: str) -> None:
     """Print how long the next cell (after the one that calls this) took in full mode when measured, per device."""
     from ..benchmark import recorded
     runs = recorded().get("lessons", {}).get("devices", {})
-    said = [f"{_minutes(run['cells'][key])} on {label} ({run['cpu_count']} cores, {run['threads']} threads)"
-            for label, run in runs.items() if key in run.get("cells", {})]
-    gpu = any(label != "cpu" for label, run in runs.items() if key in run.get("cells", {}))
+    measured = {label: run for label, run in runs.items() if key in run.get("cells", {})}
+    said = [f"{duration(run['cells'][key])} on {label} ({run['cpu_count']} cores, {run['threads']} threads)"
+            for label, run in measured.items()]
+    gpu = any(label != "cpu" for label in measured)
     where = "; ".join(said) or "not measured yet"
     print(f"Full mode, this cell took (benchmark lessons): {where}" + ("" if gpu else "; on a GPU: not measured")
           + (". Fast mode (COURSE_FAST=1) runs it in seconds." if env.FAST else "."))
@@ -162,8 +164,8 @@ def measure(argv) -> dict:
         load = os.getloadavg()[0]
         print(f"{path.name}: running in full mode ...", flush=True)
         lessons[path.name[:2]] = {**run_lesson(path), "load": [round(load, 2), round(os.getloadavg()[0], 2)]}
-        cells.update({k: v for k, v in lessons[path.name[:2]].pop("cells").items()})
-        print(f"  {_minutes(lessons[path.name[:2]]['wall'])}", flush=True)
+        cells.update(lessons[path.name[:2]].pop("cells"))
+        print(f"  {duration(lessons[path.name[:2]]['wall'])}", flush=True)
     threads = next((r["threads"] for r in lessons.values() if "threads" in r), run.get("threads"))
     run = {"cpu_count": os.cpu_count(), "threads": threads, "commit": _commit(),
            "date": datetime.date.today().isoformat(), "lessons": dict(sorted(lessons.items())), "cells": cells}
@@ -175,10 +177,10 @@ def show(results: dict) -> None:
         print(f"{label}: {run['cpu_count']} cores, {run['threads']} threads, commit {run['commit']}, {run['date']}")
         print(f"{'lesson':<7}{'wall':>10}{'CPU':>10}{'load':>12}  cells over {SLOW:.0f} s (no progress bar: !)")
         for lesson, r in run["lessons"].items():
-            slow = ", ".join(f"{s['cell']}:{_minutes(s['seconds'])}{'' if s['progress'] else '!'}" for s in r["slow"])
-            cpu = _minutes(r["cpu"]) if "cpu" in r else "-"
+            slow = ", ".join(f"{s['cell']}:{duration(s['seconds'])}{'' if s['progress'] else '!'}" for s in r["slow"])
+            cpu = duration(r["cpu"]) if "cpu" in r else "-"
             load = "–".join(f"{x:.1f}" for x in r.get("load", []))
-            print(f"{lesson:<7}{_minutes(r['wall']):>10}{cpu:>10}{load:>12}  {slow}" + (f"  ERROR {r['error']}"
+            print(f"{lesson:<7}{duration(r['wall']):>10}{cpu:>10}{load:>12}  {slow}" + (f"  ERROR {r['error']}"
                                                                                         if "error" in r else ""))
         for lesson, r in run["lessons"].items():
             for problem in r.get("figures", []):
@@ -190,10 +192,11 @@ def main(argv) -> int:
     argv = list(argv)
     keep = "--record" in argv
     if not keep:
-        if "lessons" not in recorded():
+        results = recorded().get("lessons")
+        if results is None:
             print("not recorded: python -m course_lib.benchmark --record lessons (runs every lesson in full mode)")
-            return 0
-        show(recorded()["lessons"])
+        else:
+            show(results)
         return 0
     results = measure([a for a in argv if a != "--record"])
     record("lessons", results)
