@@ -4,12 +4,16 @@
     decoder  CD512-CD512-CD512-C512-C256-C128-C64 -> out  CDk = ConvTranspose 4x4 stride 2 - BatchNorm - Dropout(0.5)
                                                                  - ReLU; the last layer maps to the output channels
                                                                  followed by Tanh
-    no BatchNorm in the first encoder layer (and none at the 1x1 bottleneck)
+    no BatchNorm in the first encoder layer (the paper) nor in the innermost one (the authors' code)
 
-"The U-Net is an encoder-decoder with skip connections between mirrored layers": the decoder layer that produces
-the size of encoder layer i gets the concatenation of its own input and encoder layer i's output (channels add up),
-so low-level information (here: where the region boundaries are) shuttles across the net instead of squeezing
-through the 1x1 bottleneck. `skips=False` is the paper's plain encoder-decoder (its Fig. 5 / Table 2 ablation).
+"The U-Net is an encoder-decoder with skip connections between mirrored layers" (Fig. 3): with encoder layers
+e_0..e_{d-1} and decoder layers u_0..u_{d-2}, u_j restores the size and channels of e_{d-2-j}; its output is
+concatenated (channels add up) with the output of that same-size encoder layer e_{d-2-j}, and the concatenation is
+the input of the next layer, u_{j+1} or the output layer. So u_0 reads e_{d-1} (the bottleneck) alone and u_j
+(j > 0) reads [u_{j-1}, e_{d-1-j}]: 2 c_{d-1-j} channels (the paper's U-Net decoder CD512-CD1024-...-C128 counts
+these concatenated channels). Low-level information (here: where the region boundaries are) shuttles across the
+net instead of squeezing through the 1x1 bottleneck. `skips=False` is the paper's plain encoder-decoder (its Fig. 5 /
+Table 2 ablation).
 
 The paper's net has 8 levels for 256x256 images (256 / 2^8 = 1); ours has `depth` levels (6 for 64x64) and
 channels `width`, 2 width, 4 width, 8 width, 8 width, ... (width 64 is the paper's). Images are in [0,1] here
@@ -37,7 +41,7 @@ def encoder_widths(width: int, depth: int) -> list[int]:
 
 class UNet(nn.Module):
     """U-Net generator: (B,in_channels,H,W) in [0,1] -> (B,out_channels,H,W) in [0,1], H and W divisible by
-    2^depth. `dropout` in the innermost three decoder layers is the paper's only source of noise (Sec. 3.2)."""
+    2^depth. `dropout` in the innermost three decoder layers is the paper's only source of noise (Sec. 3.1)."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 32, depth: int = 6,
                  skips: bool = True, dropout: float = 0.5, norm: str = "batch"):

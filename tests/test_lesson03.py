@@ -42,11 +42,25 @@ def gan_step_no_detach_g_first(G, D, opt_g, opt_d, real, nz):  # updates G befor
     return {"loss_d": loss_d, "loss_g": loss_g}
 
 
+def gan_step_noise_on_cpu(G, D, opt_g, opt_d, real, nz):  # right on a CPU, crashes on a GPU (Colab)
+    fake = G(torch.randn(real.shape[0], nz))
+    loss_d = d_loss(D(real).view(-1), D(fake.detach()).view(-1))
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    loss_g = g_loss(D(fake).view(-1))
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return {"loss_d": loss_d, "loss_g": loss_g}
+
+
 def test_wrong_implementations_fail():
     assert_wrong_fails("l03_d_loss", d_loss_swapped_labels, because="equals -mean log D(x)")
     assert_wrong_fails("l03_d_loss", d_loss_unstable, because="stays finite")
     assert_wrong_fails("l03_g_loss", g_loss_saturating, because="non-saturating form")
     assert_wrong_fails("l03_gan_step", gan_step_no_detach_g_first, because="updates D and G exactly")
+    assert_wrong_fails("l03_gan_step", gan_step_noise_on_cpu, because="draws z on real's device")
 
 
 # ---------------------------------------------------------------- one bug, one message
@@ -55,6 +69,7 @@ FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing te
     ('l03_d_loss', d_loss_unstable, 'stays finite'),
     ('l03_g_loss', g_loss_saturating, 'non-saturating form'),
     ('l03_gan_step', gan_step_no_detach_g_first, 'updates D and G exactly'),
+    ('l03_gan_step', gan_step_noise_on_cpu, "draws z on real's device"),
 ]
 
 

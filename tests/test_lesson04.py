@@ -85,6 +85,12 @@ class DiscriminatorInputBatchNorm(nn.Module):  # batch norm right after the firs
         return self.net(x).view(-1)
 
 
+class DiscriminatorLogitBatchNorm(Discriminator):  # "BatchNorm2d after every convolution except the first", literally
+    def __init__(self, ndf=32):
+        super().__init__(ndf)
+        self.net.append(nn.BatchNorm2d(1))  # normalises the logits over the batch: every batch scores the same
+
+
 # ---------------------------------------------------------------- wrong inits
 def init_skips_transposed(m):  # isinstance(m, nn.Conv2d) is False for ConvTranspose2d
     if isinstance(m, nn.Conv2d):
@@ -106,7 +112,7 @@ def init_variance_not_std(m):  # passes 0.02 ** 2 where the standard deviation i
         nn.init.zeros_(m.bias)
 
 
-def init_batchnorm_around_zero(m):  # batch-norm scales ~ N(0, 0.02): kills every activation
+def init_batchnorm_around_zero(m):  # batch-norm scales ~ N(0, 0.02^2): kills every activation
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)):
         nn.init.normal_(m.weight, 0.0, 0.02)
         if m.bias is not None:
@@ -178,9 +184,10 @@ def test_wrong_implementations_fail():
     assert_wrong_fails("l04_discriminator", DiscriminatorKeepsDims, because="one logit per image")
     assert_wrong_fails("l04_discriminator", DiscriminatorPooling, because="no pooling")
     assert_wrong_fails("l04_discriminator", DiscriminatorInputBatchNorm, because="no batch norm on the input layer")
+    assert_wrong_fails("l04_discriminator", DiscriminatorLogitBatchNorm, because="no batch norm on the logit")
     assert_wrong_fails("l04_weights_init", init_skips_transposed, because="ConvTranspose2d weights")
-    assert_wrong_fails("l04_weights_init", init_variance_not_std, because="Conv2d weights ~ N(0, 0.02)")
-    assert_wrong_fails("l04_weights_init", init_batchnorm_around_zero, because="BatchNorm2d weight ~ N(1, 0.02)")
+    assert_wrong_fails("l04_weights_init", init_variance_not_std, because="Conv2d weights ~ N(0, 0.02^2)")
+    assert_wrong_fails("l04_weights_init", init_batchnorm_around_zero, because="BatchNorm2d weight ~ N(1, 0.02^2)")
     assert_wrong_fails("l04_train_step", step_g_on_detached_fakes, because="reaches G through D")
     assert_wrong_fails("l04_train_step", step_saturating, because="non-saturating G")
     assert_wrong_fails("l04_train_step", step_g_first, because="exactly as one DCGAN step")
@@ -197,9 +204,10 @@ FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing te
     ('l04_discriminator', DiscriminatorKeepsDims, 'one logit per image'),
     ('l04_discriminator', DiscriminatorPooling, 'no pooling'),
     ('l04_discriminator', DiscriminatorInputBatchNorm, 'no batch norm on the input layer'),
+    ('l04_discriminator', DiscriminatorLogitBatchNorm, 'no batch norm on the logit'),
     ('l04_weights_init', init_skips_transposed, 'ConvTranspose2d weights'),
-    ('l04_weights_init', init_variance_not_std, 'Conv2d weights ~ N(0, 0.02)'),
-    ('l04_weights_init', init_batchnorm_around_zero, 'BatchNorm2d weight ~ N(1, 0.02)'),
+    ('l04_weights_init', init_variance_not_std, 'Conv2d weights ~ N(0, 0.02^2)'),
+    ('l04_weights_init', init_batchnorm_around_zero, 'BatchNorm2d weight ~ N(1, 0.02^2)'),
     ('l04_train_step', step_g_on_detached_fakes, "G's weights after the step differ"),
     ('l04_train_step', step_saturating, 'non-saturating G'),
     ('l04_train_step', step_g_first, 'exactly as one DCGAN step'),

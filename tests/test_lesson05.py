@@ -55,6 +55,18 @@ def fd_mean_distance_not_squared(f1, f2):  # ||mu1 - mu2|| instead of its square
     return float((mu1 - mu2).norm() + s1.trace() + s2.trace() - 2 * tr)
 
 
+def fd_from_course_lib(f1, f2):  # the contract forbids gan_metrics: the reference's answer is not the student's
+    from course_lib import gan_metrics
+    return gan_metrics.frechet_distance(f1, f2)
+
+
+def fd_with_scipy_sqrtm(f1, f2):  # the contract forbids scipy (the paper's code uses scipy.linalg.sqrtm)
+    from scipy import linalg
+    mu1, mu2, s1, s2 = _stats(f1, f2)
+    root = torch.from_numpy(linalg.sqrtm((s1 @ s2).numpy()).real)
+    return float((mu1 - mu2).pow(2).sum() + s1.trace() + s2.trace() - 2 * root.trace())
+
+
 # ---------------------------------------------------------------- wrong Inception Scores
 def is_kl_reversed(probs):  # KL(p(y) || p(y|x))
     probs = probs.double().clamp(min=1e-12)
@@ -72,6 +84,17 @@ def is_without_exp(probs):  # reports the mean KL itself
     probs = probs.double().clamp(min=1e-12)
     marginal = probs.mean(0, keepdim=True)
     return float((probs * (probs.log() - marginal.log())).sum(1).mean())
+
+
+def is_from_course_lib(probs):  # the contract forbids gan_metrics
+    from course_lib import gan_metrics
+    return gan_metrics.inception_score(probs)
+
+
+def is_with_scipy_entropy(probs):  # the contract forbids scipy: scipy.stats.entropy(p, q) is KL(p || q)
+    from scipy import stats
+    p = probs.double().clamp(min=1e-12).numpy()
+    return float(torch.tensor(stats.entropy(p.T, p.mean(0, keepdims=True).T)).mean().exp())
 
 
 # ---------------------------------------------------------------- wrong conditional generators
@@ -111,12 +134,28 @@ def test_wrong_implementations_fail():
     assert_wrong_fails("l05_frechet_distance", fd_eigvalsh_of_product, because="for correlated features")
     assert_wrong_fails("l05_frechet_distance", fd_product_of_roots, because="for correlated features")
     assert_wrong_fails("l05_frechet_distance", fd_mean_distance_not_squared, because="grows with a mean shift")
+    assert_wrong_fails("l05_frechet_distance", fd_from_course_lib, because="is 0 for a feature set")
+    assert_wrong_fails("l05_frechet_distance", fd_with_scipy_sqrtm, because="is 0 for a feature set")
+    assert_wrong_fails("l05_inception_score", is_from_course_lib, because="is C for confident")
+    assert_wrong_fails("l05_inception_score", is_with_scipy_entropy, because="is C for confident")
     assert_wrong_fails("l05_inception_score", is_kl_reversed, because="matches exp(mean KL")
     assert_wrong_fails("l05_inception_score", is_uniform_marginal, because="matches exp(mean KL")
     assert_wrong_fails("l05_inception_score", is_without_exp, because="is C for confident")
     assert_wrong_fails("l05_conditional_generator", IgnoresLabel, because="the label changes the digit")
     assert_wrong_fails("l05_conditional_generator", LabelReplacesNoise, because="the noise still matters")
     assert_wrong_fails("l05_conditional_generator", LabelAsScalar, because="is the DCGAN generator")
+
+
+def test_a_forbidden_call_fails_every_check_with_its_name():
+    """The contract says "do not use gan_metrics or scipy": a correct value computed with them still fails."""
+    from course_lib.selfcheck import run_checks
+    for exercise_id, wrong, name in (("l05_frechet_distance", fd_from_course_lib, "gan_metrics.frechet_distance"),
+                                     ("l05_frechet_distance", fd_with_scipy_sqrtm, "scipy.linalg.sqrtm"),
+                                     ("l05_inception_score", is_from_course_lib, "gan_metrics.inception_score"),
+                                     ("l05_inception_score", is_with_scipy_entropy, "scipy.stats.entropy")):
+        results = run_checks(exercise_id, wrong)
+        assert all(r.status == "fail" and name in r.message and "forbids" in r.message for r in results), \
+            [(r.test, r.status, r.message) for r in results]
 
 
 # ---------------------------------------------------------------- one bug, one message
@@ -126,6 +165,10 @@ FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing te
     ('l05_frechet_distance', fd_eigvalsh_of_product, 'for correlated features'),
     ('l05_frechet_distance', fd_product_of_roots, 'for correlated features'),
     ('l05_frechet_distance', fd_mean_distance_not_squared, 'grows with a mean shift'),
+    ('l05_frechet_distance', fd_from_course_lib, 'which the contract forbids'),
+    ('l05_frechet_distance', fd_with_scipy_sqrtm, 'which the contract forbids'),
+    ('l05_inception_score', is_from_course_lib, 'which the contract forbids'),
+    ('l05_inception_score', is_with_scipy_entropy, 'which the contract forbids'),
     ('l05_inception_score', is_kl_reversed, 'in that direction'),
     ('l05_inception_score', is_uniform_marginal, 'KL to the marginal'),
     ('l05_inception_score', is_without_exp, 'is C for confident'),

@@ -1,8 +1,12 @@
 """Hidden tests of lesson 06: each exercise passes on the solution, fails on the stub and on plausible mistakes."""
+import kornia
 import pytest
 import torch
+from skimage.metrics import peak_signal_noise_ratio
 
-from grading import assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails
+from course_lib import metrics
+from grading import (assert_first_message_names, assert_solution_passes, assert_stub_fails, assert_wrong_fails,
+                     failed_tests)
 
 NB = "06_sr_problem_and_metrics.ipynb"
 
@@ -31,6 +35,20 @@ def y_full_range(x):  # JPEG / kornia YCbCr: Y in [0, 1], no studio range
 def y_drops_channel_axis(x):
     r, g, b = x.unbind(-3)
     return (16 + 65.481 * r + 128.553 * g + 24.966 * b) / 255
+
+
+def y_from_course_lib(x):  # right values, but the contract forbids metrics.rgb_to_y
+    return metrics.rgb_to_y(x)
+
+
+def y_from_kornia(x):  # kornia's full-range Y rescaled to the studio range: right values, forbidden call
+    return (16 + 219 * kornia.color.rgb_to_ycbcr(x)[..., :1, :, :]) / 255
+
+
+def test_rgb_to_y_forbidden_shortcuts_fail():
+    for wrong in (y_from_course_lib, y_from_kornia):
+        assert_wrong_fails("l06_rgb_to_y", wrong, because="shape")
+        assert all("which the contract forbids" in m for m in failed_tests("l06_rgb_to_y", wrong).values())
 
 
 def test_rgb_to_y_wrong_implementations_fail():
@@ -78,6 +96,22 @@ def psnr_crop_one_side(a, b, crop=0, data_range=1.0):
     if crop:
         a, b = a[..., crop:, crop:], b[..., crop:, crop:]
     return psnr_no_crop(a, b, 0, data_range)
+
+
+def psnr_from_course_lib(a, b, crop=0, data_range=1.0):  # right values, but the contract forbids metrics.psnr
+    return metrics.psnr(a, b, crop=crop, data_range=data_range)
+
+
+def psnr_from_skimage(a, b, crop=0, data_range=1.0):  # right values, forbidden scikit-image call
+    a, b = _batch(a, b, crop)
+    return sum(peak_signal_noise_ratio(x.double().numpy(), y.double().numpy(), data_range=data_range)
+               for x, y in zip(a, b)) / len(a)
+
+
+def test_psnr_forbidden_shortcuts_fail():
+    for wrong in (psnr_from_course_lib, psnr_from_skimage):
+        assert_wrong_fails("l06_psnr", wrong, because="noisy image")
+        assert all("which the contract forbids" in m for m in failed_tests("l06_psnr", wrong).values())
 
 
 def test_psnr_wrong_implementations_fail():

@@ -106,7 +106,16 @@ class ESPCNRelu(sr_models.ESPCN):  # ReLU instead of the paper's tanh
         return self.shuffle(self.conv3(F.relu(self.conv2(F.relu(self.conv1(x))))))
 
 
+class ESPCNResidualBicubic(sr_models.ESPCN):  # the shipped model's residual trick: adds F.interpolate's bicubic
+    def __init__(self, scale=3, channels=1):
+        super().__init__(scale, channels)
+
+    def forward(self, x):
+        return super().forward(x) + F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+
+
 def test_espcn_wrong_implementations_fail():
+    assert_wrong_fails("l07_espcn", ESPCNResidualBicubic, because="no F.interpolate")
     assert_wrong_fails("l07_espcn", ESPCNInterpolate, because="paper's layers")
     assert_wrong_fails("l07_espcn", ESPCNSubpixelMajor, because="sub-pixel layout")
     assert_wrong_fails("l07_espcn", ESPCNReshape, because="sub-pixel layout")

@@ -134,6 +134,19 @@ def test_upsample_wrong_implementations_fail():
     assert_wrong_fails("l08_upsample", upsample_shuffle_wrapped, because="sub-pixel layout")
 
 
+def test_upsample_contract_forbids_interpolation_in_the_source():
+    """The contract's "No nn.Upsample / F.interpolate" is declared, so the grader flags it in the cell's source."""
+    from course_lib import contracts
+    from course_lib.selfcheck import get
+    forbidden = get("l08_upsample").forbidden
+    imports = "import torch.nn.functional as F\nfrom torch import nn"
+    cell = ("def upsample_block(width, factor=2):\n"
+            "    return nn.Sequential(nn.Upsample(scale_factor=factor), nn.Conv2d(width, width, 3, padding=1))")
+    assert contracts.static_violations(cell, imports, forbidden) == ["uses nn.Upsample"]
+    assert contracts.static_violations(cell.replace("nn.Upsample(", "F.interpolate("), imports, forbidden) \
+        == ["uses F.interpolate"]
+
+
 # ---------------------------------------------------------------- l08_generator_loss
 def test_generator_loss_solution_passes_and_stub_fails():
     assert_solution_passes(NB, "l08_generator_loss")

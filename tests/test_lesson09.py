@@ -102,7 +102,13 @@ class ThreeByThree(PatchGAN):  # 3x3 kernels: a smaller patch per logit
                 self.net[i] = nn.Conv2d(m.in_channels, m.out_channels, 3, m.stride, 1, bias=m.bias is not None)
 
 
+class SigmoidAtTheEnd(PatchGAN):  # probabilities instead of logits: BCE-with-logits would squash them twice
+    def forward(self, x, y):
+        return torch.sigmoid(super().forward(x, y))
+
+
 def test_patchgan_wrong_implementations_fail():
+    assert_wrong_fails("l09_patchgan", SigmoidAtTheEnd, because="not one per image")
     assert_wrong_fails("l09_patchgan", OneLogit, because="not one per image")
     assert_wrong_fails("l09_patchgan", OneLogitLinear, because="not one per image")
     assert_wrong_fails("l09_patchgan", Unconditional, because="conditional")
@@ -314,6 +320,7 @@ FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing te
     ("l09_unet", UNetTanhRange, "[0, 1]"),
     ("l09_unet", UNetUpsampleConv, "transposed convolutions"),
     ("l09_patchgan", OneLogit, "not one per image"),
+    ("l09_patchgan", SigmoidAtTheEnd, "without a sigmoid"),
     ("l09_patchgan", OneLogitLinear, "no linear layer"),
     ("l09_patchgan", Unconditional, "torch.cat([x, y], 1)"),
     ("l09_patchgan", ThreeByThree, "4x4 kernels"),

@@ -59,8 +59,9 @@ def _(fn):
 
 # ---------------------------------------------------------------- l03_gan_step
 step_ex = exercise("l03_gan_step", gan_step,
-                   "gan_step(G, D, opt_g, opt_d, real (B,2), nz) -> {'loss_d', 'loss_g'}: update D on real + detached "
-                   "fakes (d_loss), then G with g_loss; zero each optimizer's gradients first")
+                   "gan_step(G, D, opt_g, opt_d, real (B,2), nz) -> {'loss_d', 'loss_g'}: z = randn(B, nz) on "
+                   "real's device; update D on real + detached fakes (d_loss), then G with g_loss; zero each "
+                   "optimizer's gradients first")
 
 
 def _setup():
@@ -89,3 +90,20 @@ def _(fn):
         same = all(torch.allclose(p, q, atol=1e-5) for p, q in zip(a.parameters(), b.parameters()))
         expect(same, f"{name}'s parameters after the step differ from one alternating step: update D on real and "
                      "fake.detach() with d_loss, then G with g_loss on D(fake), zeroing gradients before each")
+
+
+@step_ex.test("draws z on real's device (runs where the data and the models live, e.g. a GPU)")
+def _(fn):
+    G, D, _, _ = _setup()
+    G, D = G.to("meta"), D.to("meta")  # a device that is not the CPU: tensors with shapes only, no values
+    og, od = torch.optim.SGD(G.parameters(), lr=0.1), torch.optim.SGD(D.parameters(), lr=0.1)
+    try:
+        fn(G, D, og, od, torch.empty(8, 2, device="meta"), 4)
+        failed = ""
+    except RuntimeError as err:
+        failed = str(err)
+        if "device" not in failed:
+            raise
+    expect(not failed, "with real, G and D on another device than the CPU the step fails "
+                       f"({failed.splitlines()[0][:80] if failed else ''}): draw the noise where the data lives, "
+                       "torch.randn(B, nz, device=real.device)")

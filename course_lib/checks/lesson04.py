@@ -82,7 +82,8 @@ def _(cls):
 # ---------------------------------------------------------------- l04_discriminator
 d_ex = exercise("l04_discriminator", Discriminator,
                 "class Discriminator(nn.Module), Discriminator(): forward(x (B, 1, 28, 28) in [-1, 1]) -> logits (B,) "
-                "(no sigmoid); stride-2 Conv2d + LeakyReLU(0.2), BatchNorm2d except after the first conv, no pooling")
+                "(no sigmoid); stride-2 Conv2d + LeakyReLU(0.2), BatchNorm2d after every conv except the first and the last, "
+                "no pooling")
 
 
 @d_ex.test("maps images (B, 1, 28, 28) to one logit per image (B,)")
@@ -117,6 +118,18 @@ def _(cls):
            "no batch norm right after the first convolution (Radford et al. leave D's input layer without it)")
 
 
+@d_ex.test("can score one batch above another in train mode (no batch norm on the logit)")
+def _(cls):
+    D = _build(cls).train()
+    noise, blank = torch.rand(16, 1, 28, 28) * 2 - 1, torch.rand(16, 1, 28, 28) * 0.2 - 1
+    with torch.no_grad():
+        a, b = D(noise).view(-1), D(blank).view(-1)
+    expect(abs(float(a.mean() - b.mean())) > 1e-4,
+           "in train mode every batch gets the same mean logit: a batch norm after the last "
+                     "convolution normalises the logits over the batch, so D can never score real batches above fake "
+                     "ones. Use BatchNorm2d after every convolution except the first and the last")
+
+
 @d_ex.test("trains: gradients reach every parameter")
 def _(cls):
     D = _build(cls)
@@ -126,7 +139,8 @@ def _(cls):
 # ---------------------------------------------------------------- l04_weights_init
 init_ex = exercise("l04_weights_init", weights_init,
                    "weights_init(m) -> None, used as model.apply(weights_init): Conv2d and ConvTranspose2d weights "
-                   "~ N(0, 0.02) and biases 0; BatchNorm2d weight ~ N(1, 0.02), bias 0; other modules unchanged")
+                   "~ N(0, 0.02^2) (std 0.02) and biases 0; BatchNorm2d weight ~ N(1, 0.02^2), bias 0; other modules "
+                   "unchanged")
 
 
 def _moments(t: torch.Tensor) -> tuple[float, float]:
@@ -134,7 +148,7 @@ def _moments(t: torch.Tensor) -> tuple[float, float]:
     return float(t.mean()), float(t.std())
 
 
-@init_ex.test("Conv2d weights ~ N(0, 0.02), biases zero")
+@init_ex.test("Conv2d weights ~ N(0, 0.02^2) (std 0.02), biases zero")
 def _(fn):
     layer = nn.Conv2d(64, 64, 4)
     nn.Sequential(layer).apply(fn)
@@ -144,16 +158,16 @@ def _(fn):
     expect(layer.bias.abs().max() == 0, "set Conv2d biases to zero")
 
 
-@init_ex.test("ConvTranspose2d weights ~ N(0, 0.02) (the generator's layers)")
+@init_ex.test("ConvTranspose2d weights ~ N(0, 0.02^2) (the generator's layers)")
 def _(fn):
     layer = nn.ConvTranspose2d(64, 64, 4, bias=False)
     nn.Sequential(layer).apply(fn)
     mean, std = _moments(layer.weight)
     expect(abs(mean) < 0.002 and 0.018 < std < 0.022, f"ConvTranspose2d weights have mean {mean:.4f}, std {std:.4f}:"
-                                                      " transposed convolutions need the same N(0, 0.02) init")
+                                                      " transposed convolutions need the same N(0, 0.02^2) init")
 
 
-@init_ex.test("BatchNorm2d weight ~ N(1, 0.02), bias zero")
+@init_ex.test("BatchNorm2d weight ~ N(1, 0.02^2), bias zero")
 def _(fn):
     layer = nn.BatchNorm2d(4096)
     with torch.no_grad():
@@ -161,7 +175,7 @@ def _(fn):
     nn.Sequential(layer).apply(fn)
     mean, std = _moments(layer.weight)
     expect(abs(mean - 1) < 0.003 and 0.017 < std < 0.023, f"batch-norm scales have mean {mean:.4f}, std {std:.4f}: "
-                                                          "draw them from N(1, 0.02)")
+                                                          "draw them from N(1, 0.02^2), std 0.02")
     expect(layer.bias.abs().max() == 0, "set batch-norm biases (shifts) to zero")
 
 

@@ -27,7 +27,10 @@ def _correlated(n: int, d: int, seed: int, shift: float = 0.0) -> torch.Tensor:
 # ---------------------------------------------------------------- l05_frechet_distance
 fd_ex = exercise("l05_frechet_distance", frechet_distance,
                  "frechet_distance(f1 (N, D), f2 (M, D)) -> float: ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) "
-                 "with means and sample covariances (torch.cov, N - 1) of the two feature sets; no scipy")
+                 "with means and sample covariances (torch.cov, N - 1) of the two feature sets; without gan_metrics "
+                 "or scipy",
+                 forbidden=("course_lib.gan_metrics.frechet_distance", "course_lib.gan_metrics._sqrt_psd",
+                            "course_lib.gan_metrics.report", "scipy.linalg.sqrtm", "scipy.linalg.sqrtm_psd"))
 
 
 @fd_ex.test("is 0 for a feature set against itself and grows with a mean shift")
@@ -64,7 +67,9 @@ def _(fn):
 # ---------------------------------------------------------------- l05_inception_score
 is_ex = exercise("l05_inception_score", inception_score,
                  "inception_score(probs (N, C), rows sum to 1) -> float: exp(mean_x KL(p(y|x) || p(y))), "
-                 "p(y) = mean of the rows; between 1 and C")
+                 "p(y) = mean of the rows; between 1 and C; without gan_metrics or scipy",
+                 forbidden=("course_lib.gan_metrics.inception_score", "course_lib.gan_metrics.report",
+                            "scipy.stats.entropy", "scipy.special.rel_entr", "scipy.special.kl_div"))
 
 
 @is_ex.test("is C for confident predictions spread evenly over C classes and 1 for a single class")

@@ -15,7 +15,10 @@ def _close(a, b, tol=1e-4) -> bool:
 # ---------------------------------------------------------------- l06_rgb_to_y
 y_ex = exercise("l06_rgb_to_y", rgb_to_y,
                 "rgb_to_y(x: float (..., 3, H, W) RGB in [0,1]) -> float (..., 1, H, W): BT.601 luma "
-                "Y = 16 + 65.481 R + 128.553 G + 24.966 B, divided by 255")
+                "Y = 16 + 65.481 R + 128.553 G + 24.966 B, divided by 255; plain tensor arithmetic, without "
+                "kornia.color or metrics.rgb_to_y",
+                forbidden=("kornia.color.rgb_to_ycbcr", "kornia.color.rgb_to_y", "kornia.color.RgbToYcbcr",
+                           "course_lib.metrics.rgb_to_y", "course_lib.metrics.rgb_to_ycbcr"))
 
 
 @y_ex.test("returns shape (..., 1, H, W) for one image and for a batch")
@@ -48,7 +51,11 @@ def _(fn):
 # ---------------------------------------------------------------- l06_psnr
 p_ex = exercise("l06_psnr", psnr,
                 "psnr(a, b, crop=0, data_range=1.0) -> float: 10 log10(data_range^2 / MSE) per image "
-                "after removing `crop` pixels at every border; for batches (B,C,H,W) the mean over images")
+                "after removing `crop` pixels at every border; for batches (B,C,H,W) the mean over images; "
+                "without metrics.psnr, scikit-image, torchmetrics or kornia.metrics",
+                forbidden=("course_lib.metrics.psnr", "skimage.metrics.peak_signal_noise_ratio",
+                           "skimage.metrics.mean_squared_error", "torchmetrics.functional.peak_signal_noise_ratio",
+                           "torchmetrics.image.PeakSignalNoiseRatio", "kornia.metrics.psnr", "kornia.losses.psnr_loss"))
 
 
 def _noisy(shape, sigma, seed=0):

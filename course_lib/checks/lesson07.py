@@ -2,6 +2,7 @@
 import torch
 from torch import nn
 
+from ..contracts import short, watching
 from ..selfcheck import exercise, expect
 from ..sr_data import make_augment, sample_pair
 from ..sr_models import ESPCN, SRCNN
@@ -83,10 +84,13 @@ def _(cls):
 
 
 # ---------------------------------------------------------------- l07_espcn
+ESPCN_FORBIDDEN = ("torch.nn.functional.interpolate", "torch.nn.functional.upsample", "torch.nn.Upsample")
 espcn_ex = exercise("l07_espcn", ESPCN,
                     "class ESPCN(nn.Module): ESPCN(scale=3, channels=1); conv1 5x5 channels->64, tanh, conv2 3x3 "
                     "64->32, tanh, conv3 3x3 32->channels*scale**2, nn.PixelShuffle(scale); forward(x: LR (B,C,h,w)) "
-                    "-> (B,C,scale*h,scale*w); attributes scale, channels, upsample_first = False")
+                    "-> (B,C,scale*h,scale*w), all the upsampling done by the pixel shuffle (no F.interpolate); "
+                    "attributes scale, channels, upsample_first = False",
+                    forbidden=ESPCN_FORBIDDEN)
 
 
 @espcn_ex.test("maps LR (B,C,h,w) to (B,C,rh,rw) for r = 2, 3, 4")
@@ -123,6 +127,14 @@ def _(cls):
 @espcn_ex.test("declares the sr_eval convention: scale, channels, upsample_first = False")
 def _(cls):
     _convention(cls, False)
+
+
+@espcn_ex.test("upsamples only with the pixel shuffle (no F.interpolate, which the contract forbids)")
+def _(cls):
+    model, used = _build(cls, scale=3, channels=1).eval(), []
+    with torch.no_grad(), watching(ESPCN_FORBIDDEN, used):
+        model(torch.rand(1, 1, 6, 5))
+    expect(not used, f"forward used {', '.join(map(short, used))}: all the upsampling is nn.PixelShuffle's")
 
 
 # ---------------------------------------------------------------- l07_patches

@@ -92,7 +92,9 @@ def _(cls):
 up_ex = exercise("l08_upsample", upsample_block,
                  "upsample_block(width, factor=2) -> nn.Module mapping (B,width,H,W) -> (B,width,factor H,factor W): "
                  "conv 3x3 (padding 1) to width*factor^2 channels -> nn.PixelShuffle(factor) -> nn.PReLU; "
-                 "no interpolation")
+                 "no interpolation (no nn.Upsample / F.interpolate)",
+                 forbidden=("torch.nn.Upsample", "torch.nn.UpsamplingNearest2d", "torch.nn.UpsamplingBilinear2d",
+                            "torch.nn.functional.interpolate", "torch.nn.functional.upsample"))
 
 
 @up_ex.test("maps (B, width, H, W) to (B, width, factor H, factor W)")

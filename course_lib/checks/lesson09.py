@@ -28,9 +28,12 @@ def _params(model) -> int:
 # ---------------------------------------------------------------- l09_unet
 unet_ex = exercise("l09_unet", UNet,
                    "UNet(in_channels, out_channels, width, depth): nn.Module, forward(x: (B,in,H,W) in [0,1]) -> "
-                   "(B,out,H,W) in [0,1]; depth encoder convs 4x4 stride 2 (channels width * min(2^i, 8)), depth "
-                   "decoder transposed convs 4x4 stride 2, each decoder layer but the first also gets the mirrored "
-                   "encoder layer's output (torch.cat along channels), Dropout(0.5) in the innermost three")
+                   "(B,out,H,W) in [0,1]; encoder e_0..e_{depth-1}: convs 4x4 stride 2, channels c_i = width * "
+                   "min(2^i, 8); decoder d_0..d_{depth-2}: transposed convs 4x4 stride 2, d_j outputs the channels and "
+                   "size of e_{depth-2-j}, Dropout(0.5) in d_0..d_2; d_0 reads e_{depth-1}'s output, d_j (j > 0) reads "
+                   "torch.cat([d_{j-1}'s output, e_{depth-1-j}'s output], 1) (the encoder output of the same size); "
+                   "the output layer (transposed conv 4x4 stride 2, Tanh) reads torch.cat([d_{depth-2}'s output, "
+                   "e_0's output], 1)")
 
 
 @unet_ex.test("maps (B, in, H, W) to (B, out, H, W)")
@@ -127,6 +130,13 @@ def _(cls):
                f"n_layers={n_layers} on {size}x{size} images gave {tuple(out.shape)}: expected a (B, 1, h, w) map of "
                "patch logits (4x4 kernels, padding 1; n_layers with stride 2, then two with stride 1; no pooling, "
                "no linear layer)")
+    D = _build(cls, 3, 3, 4, 2).eval()
+    with torch.no_grad():
+        for m in _modules(D, nn.Conv2d):   # large weights: logits spread far beyond [0, 1], a sigmoid's do not
+            m.weight.mul_(20)
+        out = _logits(D, torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32))
+    expect(out.min() < 0 or out.max() > 1, "every output lies in [0, 1]: return logits, without a sigmoid at "
+           "the end (binary_cross_entropy_with_logits applies it)")
 
 
 @patch_ex.test("is conditional: the logits depend on the input x as well as on y")
