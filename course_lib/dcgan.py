@@ -1,6 +1,6 @@
 """DCGAN for 28x28 MNIST (Radford, Metz & Chintala 2016, "Unsupervised Representation Learning with Deep
 Convolutional GANs", Sec. 3): strided (transposed) convolutions instead of pooling, batch norm, ReLU in G and
-LeakyReLU(0.2) in D, tanh output in [-1, 1], N(0, 0.02) init, Adam(lr 2e-4, beta1 0.5).
+LeakyReLU(0.2) in D, tanh output in [-1, 1], N(0, 0.02^2) init (std 0.02), Adam(lr 2e-4, beta1 0.5).
 
     G: z (nz) -> 4x4 (8 ngf) -> 7x7 (4 ngf) -> 14x14 (2 ngf) -> 28x28 (1), tanh
     D: 28x28 (1) -> 14x14 (ndf) -> 7x7 (2 ndf) -> 4x4 (4 ndf) -> 1 logit      (the mirror image of G)
@@ -53,7 +53,9 @@ class Discriminator(nn.Module):
 
 
 def weights_init(m: nn.Module) -> None:
-    """Radford et al.: conv weights ~ N(0, 0.02), batch-norm scale ~ N(1, 0.02), bias 0. Use model.apply(weights_init)."""
+    """Conv weights ~ N(0, 0.02^2) (Radford et al. Sec. 4: "a zero-centered Normal distribution with standard
+    deviation 0.02"); batch-norm scale ~ N(1, 0.02^2) and zero biases, which the paper does not give: they are the
+    reference code's (dcgan.torch, pytorch/examples' dcgan). Use model.apply(weights_init)."""
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(m.weight, 0.0, 0.02)
         if m.bias is not None:

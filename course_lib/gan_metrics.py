@@ -1,6 +1,6 @@
 """Evaluating generators with the lesson-02 MNIST classifier instead of Inception-v3.
 
-- Fréchet distance (Heusel et al. 2017, Eq. 6) on classifier features:
+- Fréchet distance (the FID of Heusel et al. 2017, the closed form of Dowson & Landau 1982) on classifier features:
   ||mu_1 - mu_2||^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^{1/2}). Tr((S_1 S_2)^{1/2}) is computed without scipy as
   sum sqrt(eig(A S_2 A)) with A = S_1^{1/2} (symmetric PSD, so torch.linalg.eigh is exact and stable).
 - Classifier Inception Score (Salimans et al. 2016): exp(E_x KL(p(y|x) || p(y))).

@@ -14,7 +14,7 @@ from torch import nn
 
 from . import distributed, env
 
-VGG_RESCALE = 12.75   # the paper divides the VGG feature maps by 12.75 (Sec. 3.4 / 4.2)
+VGG_RESCALE = 12.75   # the paper divides the VGG feature maps by 12.75 (Ledig et al. Sec. 3.2)
 
 
 class VGGUnavailable(RuntimeError):
@@ -29,8 +29,9 @@ def vgg_weights_file() -> Path:
 
 class VGGContent(nn.Module):
     """phi_5,4 / 12.75: VGG19's 4th conv of block 5 after ReLU (before the 5th max-pool), on ImageNet-normalised
-    RGB, frozen. The paper divides by 12.75 for its Caffe VGG on [0,255] inputs; torchvision's VGG takes
-    normalised inputs, so its features (and this loss) are smaller than the paper's by a constant factor."""
+    RGB, frozen. The paper rescales its VGG's features by 1/12.75 "to obtain VGG losses of a scale that is
+    comparable to the MSE loss" (Sec. 3.2); that constant was chosen for its own VGG and input range, so with
+    torchvision's VGG on ImageNet-normalised inputs this loss need not have the paper's scale."""
 
     def __init__(self, download: bool | None = None):
         super().__init__()

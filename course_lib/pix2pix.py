@@ -88,7 +88,8 @@ def evaluate(G, coded, photos, labels, segmenter=None) -> dict:
 
 
 def init_weights(model, std: float = 0.02):
-    """The paper's initialisation (DCGAN's): conv weights N(0, 0.02), norm scales N(1, 0.02), biases 0."""
+    """Conv weights ~ N(0, std^2), std 0.02 (the paper's, after DCGAN); norm scales ~ N(1, std^2) and zero biases
+    as in the reference code (pytorch-CycleGAN-and-pix2pix's init_weights, after dcgan.torch)."""
     for m in model.modules():
         if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
             torch.nn.init.normal_(m.weight, 0.0, std)

@@ -9,9 +9,10 @@ skipped exercise never blocks the rest of the notebook. Under COURSE_STRICT=1 (t
 through course_lib.env) a failing solution raises instead, so a broken solution notebook cannot pass
 CI; a stub that is simply not done yet (NotImplementedError) still falls back.
 
-One bug, one message: the first test of an exercise is its basic one (shape, type, the simplest
-case); when it fails, `check` says so first and lists later failures without their hints. Calling a
-callable that the exercise's contract forbids (`forbidden=`, course_lib.contracts) fails the test.
+One bug, one message: `check` shows the hint of the first failing test only and lists the later failures
+without theirs, as possibly sharing its cause; the first test of an exercise is its basic one (shape, type,
+the simplest case), so a wrong shape is named before any value test. Calling a callable that the
+exercise's contract forbids (`forbidden=`, course_lib.contracts) fails the test.
 """
 import importlib
 import pkgutil
@@ -123,20 +124,29 @@ def run_checks(exercise_id: str, obj) -> list[Result]:
     return [run_test(exercise_id, description, fn, obj) for description, fn in get(exercise_id).tests]
 
 
+def first_failure(statuses) -> int | None:
+    """Index of the first failed (or crashed) test among `statuses`, None when none failed. One bug, one
+    message: only that test's hint is shown; every later failure may share its cause (course_lib.grade too)."""
+    return next((i for i, s in enumerate(statuses) if s in (FAIL, ERROR)), None)
+
+
 def report(results: list[Result]) -> list[str]:
-    """The lines `check` prints: one bug, one message. When the first test (the basic one: shape, type,
-    the simplest case) fails, its message comes first and the later failures are listed without their
-    hints, since they most likely share its cause. Warnings are shown without any source line."""
-    lines, basic_failed = [], results and results[0].status in (FAIL, ERROR)
+    """The lines `check` prints: one bug, one message. The first failing test's message is shown in full; the
+    later failures are listed without their hints, marked as possibly sharing its cause (a transposed kernel
+    also fails the padding, stride and bias tests): fix the first, re-run, and the next hint shows when the
+    first test passes. When the first failure is the basic test (shape, type, the simplest case), it says so
+    before the rest. Warnings are shown without any source line."""
+    lines, first = [], first_failure([r.status for r in results])
     for i, r in enumerate(results):
         mark = "PASS" if r.status == PASS else "FAIL"
-        if basic_failed and i > 0 and r.status != PASS:
+        if first is not None and i > first and r.status != PASS:
             lines.append(f"  [{mark}] {r.test} (may share the cause above)")
         else:
             lines.append(f"  [{mark}] {r.test}" + (f": {r.message}" if r.message else ""))
         lines += [f"         warning: {w}" for w in getattr(r, "warnings", [])]
-    if basic_failed and any(r.status != PASS for r in results[1:]):
-        lines.insert(1, "  Fix this first: the failures below may all come from it.")
+        if i == first and any(q.status != PASS for q in results[i + 1:]):
+            lines.append("  Fix this first: the failures below may all come from it." if i == 0 else
+                         "  Fix this first, then re-run: the failures below may come from the same mistake.")
     return lines
 
 

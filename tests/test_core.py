@@ -220,6 +220,27 @@ def test_check_says_one_bug_once_and_shows_no_check_source(capsys, monkeypatch):
         del chk.EXERCISES["toy_shape"]
 
 
+def test_check_gives_one_hint_also_when_the_basic_test_passes(capsys, monkeypatch):
+    """After the first failing value test, later failures are marked as possibly sharing its cause, without
+    their own hints (a transposed kernel fails the padding, stride and bias tests too)."""
+    ex = chk.exercise("toy_values", lambda x: 2 * x, "toy_values(x) -> 2x")
+    ex.test("output shape")(lambda fn: chk.expect(fn(torch.ones(3)).shape == (3,), "SHAPE-HINT"))
+    ex.test("values")(lambda fn: chk.expect(torch.equal(fn(torch.ones(3)), 2 * torch.ones(3)), "VALUE-HINT"))
+    ex.test("negative values")(lambda fn: chk.expect(torch.equal(fn(-torch.ones(3)), -2 * torch.ones(3)),
+                                                     "NEGATIVE-HINT"))
+    try:
+        monkeypatch.setenv("COURSE_STRICT", "0")
+        chk.check("toy_values", lambda x: x + 3)
+        out = capsys.readouterr().out
+        assert "[PASS] output shape" in out and "SHAPE-HINT" not in out and "NEGATIVE-HINT" not in out
+        assert out.index("VALUE-HINT") < out.index("Fix this first") < out.index("negative values (may share the")
+        chk.check("toy_values", lambda x: x.abs() * 2)  # only the last test fails: its hint is shown
+        out = capsys.readouterr().out
+        assert "NEGATIVE-HINT" in out and "may share" not in out and "Fix this first" not in out
+    finally:
+        del chk.EXERCISES["toy_values"]
+
+
 def test_check_strict_raises_on_wrong_but_not_on_stub(toy_exercise, monkeypatch):
     monkeypatch.setenv("COURSE_STRICT", "1")
     with pytest.raises(chk.CheckFailed):
@@ -279,9 +300,13 @@ def test_readme_lesson_table_is_generated_from_the_repository_setting():
     assert release.repository_url().removeprefix("https://github.com/") in release.colab_url("01_x.ipynb")
 
 
-@pytest.mark.parametrize("module", ["course_lib.train", "course_lib.benchmark", "course_lib.grade", "course_lib.sr_eval"])
-def test_command_line_help(module):
+@pytest.mark.parametrize("module, bad", [
+    ("course_lib.train", ["no-such-thing"]), ("course_lib.benchmark", ["no-such-thing"]),
+    ("course_lib.grade", ["no-such-thing"]), ("course_lib.sr_eval", ["no-such-thing"]),
+    ("course_lib.upscale", ["photo.png", "--model", "srcnn_x3", "--no-such-thing"]),  # a usage error, not a file
+])
+def test_command_line_help(module, bad):
     proc = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "course_lib" in proc.stdout
-    bad = subprocess.run([sys.executable, "-m", module, "no-such-thing"], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", module, *bad], capture_output=True, text=True)
     assert bad.returncode == 2 and "no-such-thing" in bad.stderr

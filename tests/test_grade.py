@@ -158,3 +158,17 @@ def test_benchmark_prints_its_table(capsys):
     assert grading_benchmark.main(["--count", "2", "--no-calibration"]) == 0
     out = capsys.readouterr().out
     assert "seconds per submission" in out and "< 300 s" in out
+
+
+def test_feedback_gives_one_hint_per_exercise():
+    """One bug, one message (as `check` in the notebook): only the first failing public test's message is shown,
+    also when the basic test passes; the later failures are marked as possibly sharing its cause."""
+    from course_lib.grade.report import feedback
+    from course_lib.grade.results import TEST_FAIL, TEST_PASS, Outcome, TestResult
+    tests = [TestResult("output shape", TEST_PASS), TestResult("no flipping", TEST_FAIL, "FIRST-HINT"),
+             TestResult("values with padding", TEST_FAIL, "PADDING-HINT"),
+             TestResult("1x1 kernels", TEST_FAIL, "", private=True)]
+    text = feedback("ana", [Outcome("ana", "a.ipynb", "01", "l01_conv2d", 0.3, 2, "failed", tests=tests)])
+    assert "- [FAIL] no flipping: FIRST-HINT" in text and "PADDING-HINT" not in text
+    assert "- [FAIL] values with padding (may share the cause of the first failure)" in text
+    assert "- [FAIL] private test: 1x1 kernels\n" in text

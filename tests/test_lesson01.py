@@ -41,6 +41,19 @@ def conv_transposed_kernel(x, weight, bias=None, stride=1, padding=0):  # swaps 
     return _correlate(x, weight.transpose(-2, -1), bias, stride, padding)
 
 
+def conv_transposed_taps(x, weight, bias=None, stride=1, padding=0):  # the solution with weight[:, :, v, u]
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    x = F.pad(x, (padding, padding, padding, padding))
+    oh, ow = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out = x.new_zeros(n, o, oh, ow)
+    for u in range(kh):
+        for v in range(kw):
+            patch = x[:, :, u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride]
+            out += torch.einsum("nchw,oc->nohw", patch, weight[:, :, v, u])  # IndexError when kH != kW
+    return out if bias is None else out + bias.view(1, o, 1, 1)
+
+
 def conv_padding_off_by_one(x, weight, bias=None, stride=1, padding=0):  # pads p - 1 pixels on each side
     return _correlate(x, weight, bias, stride, max(padding - 1, 0))
 
@@ -83,6 +96,7 @@ def test_conv2d_wrong_implementations_fail():
     assert_wrong_fails("l01_conv2d", conv_true_convolution, because="no flipping")
     assert_wrong_fails("l01_conv2d", conv_transposed_kernel, because="non-square kernels")
     assert_wrong_fails("l01_conv2d", conv_transposed_kernel, because="no flipping")
+    assert_wrong_fails("l01_conv2d", conv_transposed_taps, because="no flipping")
     assert_wrong_fails("l01_conv2d", conv_padding_off_by_one, because="output shape")
     assert_wrong_fails("l01_conv2d", conv_padding_off_by_one, because="zero padding")
     assert_wrong_fails("l01_conv2d", conv_pads_one_side, because="zero padding")
@@ -137,8 +151,9 @@ def test_maxpool2d_wrong_implementations_fail():
 
 # ---------------------------------------------------------------- one bug, one message
 FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test must name)
-    ("l01_conv2d", conv_true_convolution, "not flipped"),
-    ("l01_conv2d", conv_transposed_kernel, "u runs over rows, v over columns"),
+    ("l01_conv2d", conv_true_convolution, "your kernel looks flipped"),
+    ("l01_conv2d", conv_transposed_kernel, "your kernel looks transposed"),
+    ("l01_conv2d", conv_transposed_taps, "your kernel looks transposed"),  # passes the basic test
     ("l01_conv2d", conv_padding_off_by_one, "output shape"),
     ("l01_conv2d", conv_pads_one_side, "pad p zeros on every side"),
     ("l01_conv2d", conv_ignores_stride, "output shape"),
@@ -157,6 +172,21 @@ FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing te
 @pytest.mark.parametrize("exercise_id, wrong, mistake", FIRST_MESSAGES, ids=lambda v: getattr(v, "__name__", None))
 def test_the_first_message_names_the_mistake(exercise_id, wrong, mistake):
     assert_first_message_names(exercise_id, wrong, mistake)
+
+
+@pytest.mark.parametrize("wrong", [conv_transposed_taps, conv_true_convolution, conv_pads_one_side],
+                         ids=lambda f: f.__name__)
+def test_one_bug_one_message_when_the_basic_test_passes(wrong):
+    """A bug that fails several value tests (transposed taps: no flipping, multi-channel, padding, stride, bias,
+    non-square kernels) prints one hint, its first failure's; the others are marked as sharing its cause."""
+    from course_lib.selfcheck import report, run_checks
+    results = run_checks("l01_conv2d", wrong)
+    assert results[0].status == "pass" and sum(r.status != "pass" for r in results) >= 2
+    lines = report(results)
+    failed = [line for line in lines if line.startswith("  [FAIL]")]
+    hinted = [line for line in failed if not line.endswith("(may share the cause above)")]
+    assert len(hinted) == 1 and failed[0] == hinted[0], lines
+    assert any(line.startswith("  Fix this first") for line in lines), lines
 
 
 def test_a_forbidden_call_fails_the_check_with_its_name():

@@ -14,9 +14,9 @@ def _close(a, b, tol=1e-4) -> bool:
 c_ex = exercise("l01_conv2d", conv2d,
                 "conv2d(x (N,C,H,W) float, weight (O,C,kH,kW), bias (O,) or None, stride=1, padding=0) -> "
                 "(N,O,H',W') cross-correlation as F.conv2d defines it, without F.conv2d/unfold/nn.Conv2d",
-                forbidden=("torch.nn.functional.conv2d", "torch.nn.functional.unfold", "torch.nn.Conv2d",
-                           "torch.nn.Unfold", "torch.convolution", "torch._convolution", "torch.ops.aten.convolution",
-                           "torch.ops.aten.im2col", "course_lib.conv.conv2d"))
+                forbidden=("torch.nn.functional.conv2d", "torch.nn.functional.unfold", "torch.Tensor.unfold",
+                           "torch.nn.Conv2d", "torch.nn.Unfold", "torch.convolution", "torch._convolution",
+                           "torch.ops.aten.convolution", "torch.ops.aten.im2col", "course_lib.conv.conv2d"))
 
 
 def _compare(fn, x, w, b=None, stride=1, padding=0):
@@ -39,8 +39,14 @@ def _(fn):
 def _(fn):
     x, w = torch.randn(1, 1, 6, 6), torch.randn(1, 1, 3, 3)
     out, ref = _compare(fn, x, w)
-    expect(_close(out, ref), "wrong values: PyTorch's conv2d is a cross-correlation, w[u, v] multiplies "
-                             "x[i + u, j + v]: u runs over rows, v over columns, and the kernel is not flipped")
+    if _close(out, ref):
+        return
+    # name the two classic mistakes (they also fail every later value test: one bug, one message)
+    looks = ("your kernel looks flipped (a true convolution): " if _close(out, F.conv2d(x, w.flip(-2, -1))) else
+             "your kernel looks transposed (rows and columns swapped, weight[..., v, u]): "
+             if _close(out, F.conv2d(x, w.transpose(-2, -1))) else "")
+    expect(False, f"wrong values: {looks}PyTorch's conv2d is a cross-correlation, w[u, v] multiplies "
+                  "x[i + u, j + v]: u runs over rows, v over columns, and the kernel is not flipped")
 
 
 @c_ex.test("multi-channel input and output, batch of images")

@@ -7,7 +7,7 @@ import csv
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .results import COLUMNS, DUPLICATE_LESSON, NOT_ATTEMPTED, TEST_PASS, TEST_TODO
+from .results import COLUMNS, DUPLICATE_LESSON, NOT_ATTEMPTED, TEST_ERROR, TEST_FAIL, TEST_PASS, TEST_TODO
 from .submissions import duplicate_lessons, feedback_names
 
 
@@ -43,14 +43,15 @@ def feedback(student: str, outcomes: list) -> str:
             lines += ["", f"### {o.exercise}: {o.status} ({number(o.points)} / {number(o.max_points)})"]
             if o.message:
                 lines.append(o.message)
-            public = [t for t in o.tests if not t.private]
-            basic_failed = public and public[0].status != TEST_PASS and public[0].status != TEST_TODO
+            # one bug, one message (as course_lib.selfcheck.report): only the first failing public test's hint
+            first = next((i for i, t in enumerate(o.tests)
+                          if not t.private and t.status in (TEST_FAIL, TEST_ERROR)), None)
             for i, t in enumerate([] if o.status == NOT_ATTEMPTED else o.tests):
                 mark = "PASS" if t.status == TEST_PASS else ("TODO" if t.status == TEST_TODO else "FAIL")
                 name = f"private test: {t.description}" if t.private else t.description
                 if t.private or not t.message:
                     lines.append(f"- [{mark}] {name}")
-                elif basic_failed and i > 0:  # one bug, one message
+                elif first is not None and i > first and t.status != TEST_PASS:
                     lines.append(f"- [{mark}] {name} (may share the cause of the first failure)")
                 else:
                     lines.append(f"- [{mark}] {name}: {t.message}")
