@@ -8,9 +8,10 @@ With alpha_t = 1 - beta_t and alpha_bar_t = prod_{s<=t} alpha_s it has a closed 
 A network eps_theta(x_t, t) learns to predict the noise eps: the simplified objective (DDPM Eq. 14)
 L = E_{t, x_0, eps} ||eps - eps_theta(x_t, t)||^2. Sampling runs the process backwards:
 - ancestral (DDPM Algorithm 2): x_{t-1} = (x_t - beta_t / sqrt(1 - a_t) eps_theta) / sqrt(alpha_t) + sigma_t z,
-  sigma_t^2 = beta_t, T network evaluations per sample;
-- DDIM (Song, Meng & Ermon 2021, Eq. 12 with sigma = 0): deterministic, any sub-sequence of steps
-  x_prev = sqrt(a_prev) x0_hat + sqrt(1 - a_prev) eps_theta, x0_hat = (x_t - sqrt(1 - a_t) eps_theta) / sqrt(a_t);
+  sigma_t^2 = beta_t, T network evaluations per sample; the mean is the forward posterior's (Eq. 7) with x_0
+  replaced by the network's estimate x0_hat (Eq. 15), which gives Eq. 11;
+- DDIM (Song, Meng & Ermon 2021, Eq. 12): any sub-sequence of steps, deterministic with eta = 0 (sigma = 0),
+  x_prev = sqrt(a_prev) x0_hat + sqrt(1 - a_prev - sigma^2) eps_theta + sigma z, x0_hat = (x_t - sqrt(1 - a_t) eps_theta) / sqrt(a_t);
 - classifier-free guidance (Ho & Salimans 2022, Eq. 6): eps~ = (1 + w) eps_theta(x_t, y) - w eps_theta(x_t, null).
 Schedules: linear beta from 1e-4 to 0.02 (DDPM Sec. 4) or cosine (Nichol & Dhariwal 2021, Eq. 17).
 Time steps are 0-based here: t = 0 .. T-1 stands for the paper's 1 .. T. Images live in [-1, 1].
@@ -76,24 +77,50 @@ def diffusion_loss(model, x0: torch.Tensor, alpha_bars: torch.Tensor, y=None, ge
 
 
 # ---------------------------------------------------------------- one reverse step
-def ancestral_step(x_t, t: int, eps_hat, betas: torch.Tensor, alpha_bars: torch.Tensor, noise=None):
-    """DDPM Algorithm 2, one step: x_{t-1} = 1/sqrt(alpha_t) (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_hat)
-    + sigma_t z with sigma_t^2 = beta_t and z ~ N(0, I); no noise at the last step (t = 0)."""
+def posterior_mean(x_t, x0, t: int, betas: torch.Tensor, alpha_bars: torch.Tensor):
+    """DDPM Eq. 7: the mean of the forward posterior q(x_{t-1} | x_t, x_0),
+    mu~_t = sqrt(a_bar_{t-1}) beta_t / (1 - a_bar_t) x_0 + sqrt(alpha_t) (1 - a_bar_{t-1}) / (1 - a_bar_t) x_t."""
     beta, a_bar = float(betas[t]), float(alpha_bars[t])
-    mean = (x_t - beta / math.sqrt(1 - a_bar) * eps_hat) / math.sqrt(1 - beta)
+    a_prev = float(alpha_bars[t - 1]) if t > 0 else 1.0
+    return (math.sqrt(a_prev) * beta * x0 + math.sqrt(1 - beta) * (1 - a_prev) * x_t) / (1 - a_bar)
+
+
+def predict_x0(x_t, eps_hat, a_t):
+    """DDPM Eq. 15 (inverting Eq. 4): x0_hat = (x_t - sqrt(1 - a_bar_t) eps_hat) / sqrt(a_bar_t); a_t is a float
+    or a tensor that broadcasts against x_t (one alpha_bar per image)."""
+    return (x_t - (1 - a_t) ** 0.5 * eps_hat) / a_t ** 0.5
+
+
+def ancestral_step(x_t, t: int, eps_hat, betas: torch.Tensor, alpha_bars: torch.Tensor, noise=None,
+                   clip: bool = False):
+    """DDPM Algorithm 2, one step: x_{t-1} = 1/sqrt(alpha_t) (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_hat)
+    + sigma_t z with sigma_t^2 = beta_t and z ~ N(0, I); no noise at the last step (t = 0).
+    The mean is Eq. 7's posterior mean with x_0 replaced by Eq. 15's x0_hat (Eq. 11). With clip, x0_hat is clamped
+    to the data range [-1, 1] first, as DDPM's released sampler does (`clip_denoised`); without, the two are equal."""
+    beta = float(betas[t])
+    if clip:
+        mean = posterior_mean(x_t, predict_x0(x_t, eps_hat, float(alpha_bars[t])).clamp(-1, 1), t, betas, alpha_bars)
+    else:
+        mean = (x_t - beta / math.sqrt(1 - float(alpha_bars[t])) * eps_hat) / math.sqrt(1 - beta)
     if t == 0:
         return mean
     noise = torch.randn_like(x_t) if noise is None else noise
     return mean + math.sqrt(beta) * noise
 
 
-def ddim_step(x_t, eps_hat, a_t: float, a_prev: float, clip: bool = False):
-    """DDIM (Song et al. 2021, Eq. 12, sigma_t = 0): predict x_0, then move to the noise level a_prev (an alpha_bar).
-    With clip, x0_hat is clamped to the data range [-1, 1] first (a common practical addition, not in Eq. 12)."""
-    x0_hat = (x_t - math.sqrt(1 - a_t) * eps_hat) / math.sqrt(a_t)
+def ddim_step(x_t, eps_hat, a_t: float, a_prev: float, clip: bool = False, eta: float = 0.0, noise=None):
+    """DDIM (Song et al. 2021, Eq. 12): predict x_0, then move to the noise level a_prev (an alpha_bar),
+    x_prev = sqrt(a_prev) x0_hat + sqrt(1 - a_prev - sigma^2) eps_hat + sigma z, with Eq. 16's
+    sigma = eta sqrt((1 - a_prev) / (1 - a_t)) sqrt(1 - a_t / a_prev): eta = 0 is deterministic, eta = 1 the
+    DDPM-like stochastic sampler. With clip, x0_hat is clamped to [-1, 1] first (a practical addition, not Eq. 12)."""
+    x0_hat = predict_x0(x_t, eps_hat, a_t)
     if clip:
         x0_hat = x0_hat.clamp(-1, 1)
-    return math.sqrt(a_prev) * x0_hat + math.sqrt(1 - a_prev) * eps_hat
+    sigma = eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)) if eta else 0.0
+    x_prev = math.sqrt(a_prev) * x0_hat + math.sqrt(max(1 - a_prev - sigma ** 2, 0.0)) * eps_hat
+    if sigma:
+        x_prev = x_prev + sigma * (torch.randn_like(x_t) if noise is None else noise)
+    return x_prev
 
 
 def guided_eps(eps_cond: torch.Tensor, eps_uncond: torch.Tensor, w: float) -> torch.Tensor:
@@ -103,6 +130,12 @@ def guided_eps(eps_cond: torch.Tensor, eps_uncond: torch.Tensor, w: float) -> to
 
 
 # ---------------------------------------------------------------- samplers
+def gaussian(n: int, shape, generator, device) -> torch.Tensor:
+    """n standard-normal images on `device`, drawn from `generator` (on its own device) when one is given."""
+    where = generator.device if generator is not None else device
+    return torch.randn(n, *shape, generator=generator, device=where).to(device)
+
+
 def predict_eps(model, x, t: int, y=None, w: float = 0.0):
     """eps_theta(x, t [, y]) for one integer step t; with labels y and w != 0, the guided combination."""
     tt = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
@@ -117,17 +150,18 @@ def predict_eps(model, x, t: int, y=None, w: float = 0.0):
 
 @torch.no_grad()
 def sample_ddpm(model, n: int, betas: torch.Tensor, y=None, w: float = 0.0, generator=None,
-                shape=(1, 28, 28), trajectory_every: int = 0, desc: str = "DDPM"):
-    """n samples by ancestral sampling from x_T ~ N(0, I), T network evaluations (2T with guidance).
-    Returns images in [-1, 1] (clamped), plus the list of intermediate x_t when trajectory_every > 0."""
+                shape=(1, 28, 28), trajectory_every: int = 0, clip: bool = True, desc: str = "DDPM"):
+    """n samples by ancestral sampling from x_T ~ N(0, I), T network evaluations (2T with guidance), x0_hat
+    clamped to [-1, 1] in each step (`clip`). Returns images in [-1, 1], plus the intermediate x_t when
+    trajectory_every > 0."""
     device = next(model.parameters()).device
     alpha_bars, T = alpha_bar(betas), len(betas)
-    x = torch.randn(n, *shape, generator=generator).to(device)
+    x = gaussian(n, shape, generator, device)
     frames = []
     for t in progress(range(T - 1, -1, -1), desc):
         eps = predict_eps(model, x, t, y, w)
-        noise = torch.randn(n, *shape, generator=generator).to(device) if generator is not None else None
-        x = ancestral_step(x, t, eps, betas, alpha_bars, noise)
+        noise = gaussian(n, shape, generator, device) if generator is not None else None
+        x = ancestral_step(x, t, eps, betas, alpha_bars, noise, clip=clip)
         if trajectory_every and (t % trajectory_every == 0):
             frames.append(x.clamp(-1, 1).cpu())
     x = x.clamp(-1, 1)
@@ -141,15 +175,21 @@ def ddim_timesteps(T: int, steps: int) -> list[int]:
 
 @torch.no_grad()
 def sample_ddim(model, n: int, betas: torch.Tensor, steps: int = 50, y=None, w: float = 0.0, generator=None,
-                shape=(1, 28, 28), clip: bool = True, return_trajectory: bool = False, desc: str = "DDIM"):
-    """n samples with `steps` deterministic DDIM steps (network evaluations; 2x with guidance), in [-1, 1]."""
+                shape=(1, 28, 28), clip: bool = True, eta: float = 0.0, guide_below: int | None = None,
+                return_trajectory: bool = False, desc: str = "DDIM"):
+    """n samples with `steps` DDIM steps (network evaluations; 2x with guidance), in [-1, 1]; eta = 0 is
+    deterministic (the default), eta > 0 adds Eq. 16's noise. With guide_below, guidance w applies only at steps
+    t < guide_below (guidance in a limited interval, Kynkäänniemi et al. 2024); above it the conditional eps."""
     device = next(model.parameters()).device
     alpha_bars = alpha_bar(betas)
-    x = torch.randn(n, *shape, generator=generator).to(device)
+    x = gaussian(n, shape, generator, device)
     taus, frames = ddim_timesteps(len(betas), steps), []
     for i, t in enumerate(progress(taus, desc)):
         a_prev = float(alpha_bars[taus[i + 1]]) if i + 1 < len(taus) else 1.0
-        x = ddim_step(x, predict_eps(model, x, t, y, w), float(alpha_bars[t]), a_prev, clip=clip)
-        frames.append(x.clamp(-1, 1).cpu())
+        noise = gaussian(n, shape, generator, device) if eta and generator is not None else None
+        w_t = w if guide_below is None or t < guide_below else 0.0
+        x = ddim_step(x, predict_eps(model, x, t, y, w_t), float(alpha_bars[t]), a_prev, clip=clip, eta=eta, noise=noise)
+        if return_trajectory:
+            frames.append(x.clamp(-1, 1).cpu())
     x = x.clamp(-1, 1)
     return (x, frames) if return_trajectory else x

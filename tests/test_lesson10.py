@@ -210,12 +210,91 @@ def test_unet_shapes_and_null_label():
 def test_fast_ddpm_recipe_writes_a_conditional_ema_model(tmp_path):
     from course_lib import checkpoint, train
     from course_lib.diffusion_unet import UNet
-    out = tmp_path / "ddpm.pt"
-    assert train.main(["ddpm", "--fast", "--conditional", "--eval-samples", "0", "--out", str(out)]) == 0
+    base, out = tmp_path / "ddpm.pt", tmp_path / "ddpm_cfg.pt"
+    assert train.main(["ddpm", "--fast", "--out", str(base)]) == 0
+    assert train.main(["ddpm", "--fast", "--conditional", "--init", str(base), "--out", str(out)]) == 0
     model, meta = checkpoint.load_model(out)
     assert isinstance(model, UNet) and model.num_classes == 10 and not model.training
-    assert meta["metrics"]["steps"] == 3 and {"train_seconds", "loss", "schedule", "T"} <= set(meta["metrics"])
-    assert diffusion.sample_ddim(model, 2, diffusion.make_schedule("linear"), steps=2).shape == (2, 1, 28, 28)
+    m = meta["metrics"]
+    assert m["steps"] == 3 and {"train_seconds", "loss", "schedule", "T", "threads", "load_before", "load_after",
+                                "device_name", "images_seen"} <= set(m)
+    assert m["init_metrics"]["steps"] == 3  # the run it continued from is recorded (and counted by the benchmark)
+    from course_lib.benchmarks.generators import total_seconds
+    assert total_seconds(m) == pytest.approx(m["train_seconds"] + m["init_metrics"]["train_seconds"])
+    assert diffusion.sample_ddim(model, 2, diffusion.make_schedule("cosine"), steps=2).shape == (2, 1, 28, 28)
+    assert not (tmp_path / "ddpm.resume.pt").exists()  # the resume state is removed once the run ends
+
+
+def test_ddpm_recipe_resumes_a_killed_run(tmp_path, monkeypatch):
+    import pathlib
+    from course_lib import train
+    out = tmp_path / "r.pt"
+    monkeypatch.setattr(pathlib.Path, "unlink", lambda self, missing_ok=False: None)  # keep the resume state
+    assert train.main(["ddpm", "--fast", "--steps", "4", "--save-minutes", "0", "--out", str(out)]) == 0
+    assert torch.load(out.with_suffix(".resume.pt"), weights_only=False)["step"] == 4
+    assert train.main(["ddpm", "--fast", "--steps", "6", "--resume", "--out", str(out)]) == 0
+    assert torch.load(out, weights_only=False)["metrics"]["steps"] == 6
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    from course_lib.recipes.ddpm import lr_factor
+    assert lr_factor(1, 0.0, 10) == pytest.approx(0.1) and lr_factor(10, 0.0, 10) == pytest.approx(1.0)
+    assert lr_factor(500, 0.5, 10) == pytest.approx(0.5) and lr_factor(900, 1.0, 10) == pytest.approx(0.0)
+
+
+# ---------------------------------------------------------------- DDPM's posterior, DDIM's family, the library
+def test_ancestral_step_is_the_posterior_mean_at_x0_hat():
+    betas = diffusion.make_schedule("cosine")
+    ab = diffusion.alpha_bar(betas)
+    x, eps, z = torch.randn(3, 2, 1, 5, 5, dtype=torch.float64)
+    for t in (1, 300, 999):
+        x0_hat = diffusion.predict_x0(x, eps, float(ab[t]))
+        expected = diffusion.posterior_mean(x, x0_hat, t, betas, ab) + math.sqrt(float(betas[t])) * z
+        assert torch.allclose(diffusion.ancestral_step(x, t, eps, betas, ab, z), expected, atol=1e-6)  # Eq. 11 = Eq. 7
+        clipped = diffusion.posterior_mean(x, x0_hat.clamp(-1, 1), t, betas, ab) + math.sqrt(float(betas[t])) * z
+        assert torch.allclose(diffusion.ancestral_step(x, t, eps, betas, ab, z, clip=True), clipped, atol=1e-6)
+
+
+def test_ddim_eta_gives_equation_16s_noise():
+    x, eps, z = torch.randn(3, 4, 1, 6, 6, dtype=torch.float64)
+    a_t, a_prev = 0.3, 0.6
+    sigma = math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
+    x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+    expected = math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev - sigma ** 2) * eps + sigma * z
+    assert torch.allclose(diffusion.ddim_step(x, eps, a_t, a_prev, eta=1.0, noise=z), expected)
+    assert torch.allclose(diffusion.ddim_step(x, eps, a_t, a_prev, eta=0.0, noise=z),
+                          math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev) * eps)
+
+
+def test_guidance_in_an_interval_is_unguided_above_it():
+    from course_lib.diffusion_unet import UNet
+    model = UNet(channels=8, num_classes=10).eval()
+    with torch.no_grad():
+        model.conv_out.weight.normal_(std=0.1), model.class_emb.weight.normal_()
+    betas, y = diffusion.make_schedule("cosine"), torch.arange(4)
+    run = (lambda **kw: diffusion.sample_ddim(model, 4, betas, 5, y=y, generator=torch.Generator().manual_seed(0), **kw))
+    assert torch.equal(run(w=3.0, guide_below=0), run(w=0.0))
+    assert not torch.allclose(run(w=3.0, guide_below=1000), run(w=0.0))
+
+
+def test_diffusers_schedulers_match_the_course_steps():
+    from course_lib import schedulers
+    betas = diffusion.make_schedule("cosine")
+    ab = diffusion.alpha_bar(betas)
+    lib = schedulers.make_scheduler("ddim", betas, clip_sample=False, timestep_spacing="leading")
+    lib.set_timesteps(10)
+    x, eps = torch.randn(2, 2, 1, 4, 4)
+    for t in lib.timesteps.tolist():
+        prev = t - 100
+        ours = diffusion.ddim_step(x, eps, float(ab[t]), float(ab[prev]) if prev >= 0 else 1.0)
+        assert torch.allclose(lib.step(eps, t, x).prev_sample, ours, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown scheduler"):
+        schedulers.make_scheduler("euler", betas)
+    model = _Exact(torch.rand(1, 1, 4, 4) * 2 - 1, ab)
+    for kind, k in (("ddim", 10), ("dpm", 10)):
+        out = schedulers.sample(model, schedulers.make_scheduler(kind, betas), 2, k, shape=(1, 4, 4),
+                                generator=torch.Generator().manual_seed(0))
+        assert torch.allclose(out, model.x0.expand(2, -1, -1, -1), atol=1e-3), kind  # an exact model: the data
 
 
 def test_drs_acceptance_follows_the_discriminator():
@@ -251,7 +330,7 @@ def test_rejection_sample_keeps_what_the_discriminator_prefers():
 def test_generators_table_prints_every_row():
     from course_lib.benchmarks import generators
     row = dict(n=100, IS=9.1, FD=3.0, IS_common=9.0, FD_common=4.0, min_class=0.08, max_class=0.12, in_between=0.03)
-    text = generators.table([{"name": "a", "nfe": None, "train_s": None, "img_s": None, **row},
+    text = generators.table([{"name": "a", "nfe": None, "train_s": None, "img_s": None, **row, "FD": None},
                              {"name": "b", "nfe": 50, "train_s": 3600.0, "img_s": 12.5, **row}], 100)
     assert len(text.splitlines()) == 3 and "FD@100" in text and "IS@100" in text and "3600" in text and "12.5" in text
 

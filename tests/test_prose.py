@@ -55,6 +55,8 @@ ALLOWED = {
     ("09", "34"): "our two-layer PatchGAN's receptive field, printed by the receptive-field cell",
     ("09", "286"): "the paper's whole-image discriminator, 286x286 (Isola et al. 2017, Table 3)",
     ("10", "60,000"): "MNIST's training-set size (LeCun et al. 1998)",
+    ("10", "13.36"): "DDIM (Song et al. 2021) Table 1, CIFAR-10 FID with 10 steps, eta = 0",
+    ("10", "41.07"): "DDIM (Song et al. 2021) Table 1, CIFAR-10 FID with 10 steps, eta = 1",
 }
 
 NUMBER = re.compile(r"(?<![\w.\\-])[+\u2212-]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\w.]*\w)")
