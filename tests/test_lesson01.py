@@ -92,6 +92,14 @@ def conv_output_size_ceil(x, weight, bias=None, stride=1, padding=0):  # ceil((H
     return _correlate(x, weight, bias, stride, padding)
 
 
+def conv_no_defaults(x, weight, bias, stride, padding):  # the contract's defaults left out
+    return _correlate(x, weight, bias, stride, padding)
+
+
+def conv_through_conv3d(x, weight, bias=None, stride=1, padding=0):  # a library convolution by another name
+    return F.conv3d(x[:, :, None], weight[:, :, None], bias, (1, stride, stride), (0, padding, padding))[:, :, 0]
+
+
 def test_conv2d_wrong_implementations_fail():
     assert_wrong_fails("l01_conv2d", conv_true_convolution, because="no flipping")
     assert_wrong_fails("l01_conv2d", conv_transposed_kernel, because="non-square kernels")
@@ -107,6 +115,8 @@ def test_conv2d_wrong_implementations_fail():
     assert_wrong_fails("l01_conv2d", conv_ignores_bias, because="bias")
     assert_wrong_fails("l01_conv2d", conv_first_channel_only, because="multi-channel")
     assert_wrong_fails("l01_conv2d", conv_output_size_ceil, because="output shape")
+    assert_wrong_fails("l01_conv2d", conv_no_defaults, because="stride 1, padding 0")
+    assert_wrong_fails("l01_conv2d", conv_through_conv3d, because="output shape")
 
 
 def test_conv2d_messages_do_not_reveal_values():
@@ -142,11 +152,26 @@ def pool_ignores_stride(x, kernel, stride=None):
     return _windows(x, kernel, kernel).amax((-2, -1))
 
 
+def pool_default_stride_one(x, kernel, stride=1):  # handles None, but the default it declares is 1
+    return _windows(x, kernel, stride or kernel).amax((-2, -1))
+
+
+def pool_no_default(x, kernel, stride):  # the contract's default left out: maxpool2d(small, 4) would crash
+    return _windows(x, kernel, stride or kernel).amax((-2, -1))
+
+
+def pool_with_indices(x, kernel, stride=None):  # a library max pooling by another name
+    return F.max_pool2d_with_indices(x, kernel, stride)[0]
+
+
 def test_maxpool2d_wrong_implementations_fail():
     assert_wrong_fails("l01_maxpool2d", pool_stride_one_default, because="default stride")
     assert_wrong_fails("l01_maxpool2d", pool_average, because="maximum of each window")
     assert_wrong_fails("l01_maxpool2d", pool_max_of_abs, because="negative inputs")
     assert_wrong_fails("l01_maxpool2d", pool_ignores_stride, because="output shape")
+    assert_wrong_fails("l01_maxpool2d", pool_default_stride_one, because="default stride")
+    assert_wrong_fails("l01_maxpool2d", pool_no_default, because="default stride")
+    assert_wrong_fails("l01_maxpool2d", pool_with_indices, because="output shape")
 
 
 # ---------------------------------------------------------------- one bug, one message
@@ -162,10 +187,15 @@ FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing te
     ("l01_conv2d", conv_ignores_bias, "add bias[o]"),
     ("l01_conv2d", conv_first_channel_only, "sum over all input channels"),
     ("l01_conv2d", conv_output_size_ceil, "output size formula"),
+    ("l01_conv2d", conv_no_defaults, "required positional argument"),
+    ("l01_conv2d", conv_through_conv3d, "F.conv3d, which the contract forbids"),
     ("l01_maxpool2d", pool_stride_one_default, "stride defaults to kernel"),
     ("l01_maxpool2d", pool_average, "maximum of each window"),
     ("l01_maxpool2d", pool_max_of_abs, "negative inputs"),
     ("l01_maxpool2d", pool_ignores_stride, "output shape"),
+    ("l01_maxpool2d", pool_default_stride_one, "stride defaults to kernel"),
+    ("l01_maxpool2d", pool_no_default, "required positional argument: 'stride'"),
+    ("l01_maxpool2d", pool_with_indices, "F.max_pool2d_with_indices, which the contract forbids"),
 ]
 
 
