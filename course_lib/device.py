@@ -31,6 +31,11 @@ def get_device(prefer: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def device_name(device: torch.device) -> str:
+    """The accelerator's own name for a CUDA device (e.g. 'NVIDIA H200'), else 'CPU' or 'MPS'."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type.upper()
+
+
 def seed_everything(seed: int = 0) -> None:
     """Seed Python, NumPy and torch (all devices) so a run can be repeated."""
     random.seed(seed)

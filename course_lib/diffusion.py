@@ -13,7 +13,7 @@ L = E_{t, x_0, eps} ||eps - eps_theta(x_t, t)||^2. Sampling runs the process bac
 - DDIM (Song, Meng & Ermon 2021, Eq. 12): any sub-sequence of steps, deterministic with eta = 0 (sigma = 0),
   x_prev = sqrt(a_prev) x0_hat + sqrt(1 - a_prev - sigma^2) eps_theta + sigma z, x0_hat = (x_t - sqrt(1 - a_t) eps_theta) / sqrt(a_t);
 - classifier-free guidance (Ho & Salimans 2022, Eq. 6): eps~ = (1 + w) eps_theta(x_t, y) - w eps_theta(x_t, null).
-Schedules: linear beta from 1e-4 to 0.02 (DDPM Sec. 4) or cosine (Nichol & Dhariwal 2021, Eq. 17).
+Schedules: linear beta from 1e-4 to 0.02 (DDPM Sec. 4) or cosine (Nichol & Dhariwal 2021, Sec. 3.2).
 Time steps are 0-based here: t = 0 .. T-1 stands for the paper's 1 .. T. Images live in [-1, 1].
 """
 import math
@@ -31,7 +31,7 @@ def linear_betas(T: int = 1000, beta_1: float = 1e-4, beta_T: float = 0.02) -> t
 
 
 def cosine_betas(T: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
-    """Nichol & Dhariwal 2021, Eq. 17: alpha_bar_t = f(t) / f(0), f(t) = cos^2((t/T + s) / (1 + s) * pi / 2);
+    """Nichol & Dhariwal 2021, Sec. 3.2: alpha_bar_t = f(t) / f(0), f(t) = cos^2((t/T + s) / (1 + s) * pi / 2);
     beta_t = 1 - alpha_bar_t / alpha_bar_{t-1}, clipped at 0.999 to avoid the singularity at t = T. (T,) float64."""
     steps = torch.arange(T + 1, dtype=torch.float64) / T
     f = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2

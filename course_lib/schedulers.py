@@ -6,10 +6,10 @@ ships the same samplers and higher-order ODE solvers as `SchedulerMixin` objects
 Built here from the *same* betas the network was trained with (`trained_betas`), so only the sampler differs:
 - `ddpm`: `DDPMScheduler`, ancestral sampling (DDPM Algorithm 2, sigma_t^2 = beta_t: variance_type="fixed_large");
 - `ddim`: `DDIMScheduler`, Song et al. 2021 Eq. 12 with eta = 0;
-- `dpm`: `DPMSolverMultistepScheduler`, DPM-Solver++(2M) (Lu et al. 2022b, Algorithm 2): a second-order
+- `dpm`: `DPMSolverMultistepScheduler`, DPM-Solver++(2M) (Lu et al. 2022b): a second-order
   multistep solver of the probability-flow ODE that reuses the previous step's x0 prediction, so each step costs
   one network evaluation.
-All clamp x0_hat to [-1, 1] like the course's samplers and use "trailing" spacing (steps end at t = T-1; Lin et al.
+All clamp x0_hat to [-1, 1] like the course's samplers and use "trailing" spacing (steps start at t = T-1; Lin et al.
 2024, Table 2). Nothing is downloaded: a scheduler is built from arguments, not fetched from a hub.
 """
 import torch

@@ -7,13 +7,13 @@ second while sampling on the machine that ran the benchmark (named in the result
 (lesson 05), so besides each row's own FD the table gives FD on the first `n_common` samples of every row.
 
 Rows: the real test digits (never seen by the judge; they are the FD reference, so no FD of their own) and real
-training digits as the floor; the DCGAN with and without rejection sampling; the unconditional diffusion model
+training digits as the real-data reference; the DCGAN with and without rejection sampling; the unconditional diffusion model
 `ddpm_mnist` with the course's samplers (DDIM 50 / 20 / 10, deterministic and one stochastic row, DDPM 1000) and
 diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
 `ddpm_mnist_cfg` at several w; and the CPU-recipe model `ddpm_mnist_cpu` if present. `--record` (or
 `python -m course_lib.benchmark --record generators`) stores the table in ddpm_mnist.pt's metadata, where
 lesson 10 reads it. The defaults are the recorded run's settings: 10,000 samples per row, which takes a GPU
-(about 10 minutes on one); `--n 1000 --n-ddpm 100` gives a rougher table on a CPU.
+(about 2 minutes on one H200); `--n 1000 --n-ddpm 100` gives a rougher table on a CPU.
 """
 import argparse
 import time
@@ -22,7 +22,7 @@ import torch
 
 from .. import checkpoint, data
 from ..dcgan import Discriminator  # noqa: F401  (the DRS discriminator's class, for load_model)
-from ..device import get_device
+from ..device import device_name, get_device
 from ..diffusion import ddim_timesteps, make_schedule, sample_ddim, sample_ddpm
 from ..gan_metrics import class_coverage, classify, frechet_distance, inception_score
 from ..rejection import rejection_sample
@@ -191,14 +191,15 @@ def measure(argv=None) -> dict:
     """Every row (see the module docstring), printed as it comes, and the checkpoints they measured."""
     args, start, out = parse(argv), time.perf_counter(), []
     device = get_device()
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    name = device_name(device)
+    where = name if device.type == "cuda" else f"{name}, {torch.get_num_threads()} threads"
     for row in rows(args):
         out.append({**row, "device": where})
         print(table([row], args.n_common).splitlines()[-1], flush=True)
     names = ["mnist_cnn", "dcgan_mnist", "dcgan_mnist_drs_d", DIFFUSION, GUIDED] + [CPU_RECIPE] * bool(args.cpu_steps)
     return {"checkpoints": [c for c in names if (checkpoint.CHECKPOINT_DIR / f"{c}.pt").exists()], "rows": out,
             "n_common": args.n_common, "threads": torch.get_num_threads(), "device": str(device),
-            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
+            "device_name": name,
             "seconds": time.perf_counter() - start, "argv": [a for a in (argv or []) if a != "--record"]}
 
 

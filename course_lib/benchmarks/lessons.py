@@ -61,10 +61,9 @@ def duration(seconds: float) -> str:
 
 def device_label() -> str:
     """'cpu' or the GPU's name: the key results are kept under."""
-    import torch
-    from ..device import get_device
+    from ..device import device_name, get_device
     device = get_device()
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+    return device_name(device) if device.type == "cuda" else device.type
 
 
 def announce(key: str) -> None:

@@ -6,8 +6,8 @@ to the null label with probability p_uncond; Ho & Salimans 2022 found 0.1-0.2 be
 class embedding is new and starts at zero, so the model starts as the unconditional one for every label).
 
 The recipe, and why (each choice from a source, none tuned here):
-- the eps objective L_simple (DDPM Eq. 14) on the cosine schedule (Nichol & Dhariwal 2021, Eq. 17: the linear
-  schedule wastes its last steps on near-pure noise at 32 px and below, Sec. 3.2), T = 1000;
+- the eps objective L_simple (DDPM Eq. 14) on the cosine schedule (Nichol & Dhariwal 2021, Sec. 3.2: the linear
+  schedule's end is too noisy to contribute much at 64 and 32 px), T = 1000;
 - batch 128, AdamW at lr 1e-3 with a linear warm-up and a cosine decay to 0 over the run (the regime of every
   small MNIST reference in shared research: 3-25 epochs at batch 128-512, lr ~1e-3), gradient clipping at 1;
 - an exponential moving average (EMA) of the weights, decay 0.999 with a warm-up, is the model saved and sampled
@@ -33,7 +33,7 @@ import torch
 
 from .. import data
 from ..checkpoint import load_model, save_checkpoint
-from ..device import autocast, prepare
+from ..device import autocast, device_name, prepare
 from ..diffusion import alpha_bar, diffusion_loss, make_schedule
 from ..diffusion_unet import UNet
 from . import common
@@ -60,7 +60,7 @@ def build(args, device):
     if args.init:  # a conditional model's class embedding is new: zero, so every label starts as the null one
         base, base_meta = load_model(args.init)
         args.init_metrics = {k: base_meta["metrics"].get(k) for k in ("steps", "train_seconds", "device_name", "recipe",
-                                                                       "init", "init_metrics", "batch_size")}
+                                                                       "init", "init_metrics")}
         missing = model.load_state_dict(base.state_dict(), strict=False).missing_keys
         if model.class_emb is not None and "class_emb.weight" in missing:
             torch.nn.init.zeros_(model.class_emb.weight)
@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
     meta = {"recipe": args.settings, "schedule": args.schedule, "T": args.T, "init": args.init,
             "init_metrics": getattr(args, "init_metrics", None),
             "threads": torch.get_num_threads(), "device": str(device), "load_before": os.getloadavg(),
-            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"}
+            "device_name": device_name(device)}
     budget_s, losses = 60 * args.minutes, []
 
     def record(elapsed: float, interim: bool) -> dict:
