@@ -26,14 +26,14 @@ test: setup chromium sandbox
 	COURSE_FAST=1 COURSE_STRICT=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
 
 notebooks: setup
-	$(BIN)/python -m course_lib.release
+	$(BIN)/python -m course_lib.authoring.release
 
 benchmark: setup
 	$(BIN)/python -m course_lib.benchmark
 
 # The book view: solutions executed in fast mode, rendered to a static site in build/book/.
 book: setup
-	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m course_lib.book
+	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m course_lib.authoring.book
 
 # Debian's chromium for tests/test_browser.py (about 20 s); installed only when missing and we are root.
 chromium:

@@ -89,7 +89,7 @@ def cache_dir() -> Path:
     return path
 
 
-# The settings table in the README is generated from this list (course_lib.readme).
+# The settings table in the README is generated from this list (course_lib.authoring.readme).
 SETTINGS = [
     ("COURSE_FAST", "0 / 1", "0", "1: small data and few steps, every notebook in seconds to a minute (`make test`)"),
     ("COURSE_STRICT", "0 / 1", "0", "1: a failing self-check raises instead of printing (the test suite)"),

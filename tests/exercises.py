@@ -1,14 +1,14 @@
 """Load one exercise, as written in a notebook, so tests can run it outside the notebook.
 
 The solution comes from solutions/, the stub from notebooks/; wrong implementations live in the
-test files themselves. The cell is found by course_lib.notebook's one rule (as release and the
+test files themselves. The cell is found by course_lib.authoring.notebook's one rule (as release and the
 grader find it), and the object tested is whatever the notebook passes to check("id", ...).
 """
 from pathlib import Path
 
 import nbformat
 
-from course_lib import notebook
+from course_lib.authoring import notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 

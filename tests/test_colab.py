@@ -12,7 +12,7 @@ Offline stand-ins, nothing else changed:
   course required a newer ipywidgets, pip would have to fetch one and fails (PIP_NO_INDEX), as it would
   replace Colab's on Colab. Build isolation is off for the same reason (it would download setuptools).
 
-All lessons share one generated setup cell (course_lib/release.py); the test checks that they are identical and
+All lessons share one generated setup cell (course_lib/authoring/release.py); the test checks that they are identical and
 runs every notebook's setup cell in one kernel: the first performs the clone and install, the others import.
 """
 import json

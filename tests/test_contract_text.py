@@ -1,7 +1,7 @@
 """The mechanical part of the lessons' text (issue 19, item 2), on every solutions/*.ipynb:
 
 1. A contract's prohibitions are declared. Every "do not use/call X", "don't use X", "never call X", "must not use X"
-   or "without X" in the Markdown before an exercise cell (its contract, course_lib.notebook finds the cell) that
+   or "without X" in the Markdown before an exercise cell (its contract, course_lib.authoring.notebook finds the cell) that
    names a callable or a library (a `code span`, or scipy, scikit-image, ...) must be in that exercise's
    `forbidden=` (course_lib.selfcheck.EXERCISES[id].forbidden; naming a module declares it when one of its
    callables is forbidden), or `check` could not enforce it. A prohibition of something that is not a callable
@@ -23,7 +23,8 @@ import nbformat
 import pytest
 
 import course_lib
-from course_lib import contracts, notebook, selfcheck
+from course_lib import contracts, selfcheck
+from course_lib.authoring import notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))

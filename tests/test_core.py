@@ -9,7 +9,8 @@ from torch import nn
 
 import course_lib
 from course_lib import selfcheck as chk
-from course_lib import checkpoint, data, device, loop, notebook, release
+from course_lib import checkpoint, data, device, loop
+from course_lib.authoring import notebook, release
 
 
 # ---------------------------------------------------------------- data
@@ -286,7 +287,7 @@ def test_every_notebook_follows_the_format():
 
 
 def test_release_cli_check_mode():
-    proc = subprocess.run([sys.executable, "-m", "course_lib.release", "--check"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "course_lib.authoring.release", "--check"], capture_output=True, text=True,
                           cwd=release.ROOT, env={**os.environ})
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

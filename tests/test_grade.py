@@ -14,7 +14,8 @@ import nbformat
 import pytest
 import submissions_corpus as corpus
 
-from course_lib import grade, notebook
+from course_lib import grade
+from course_lib.authoring import notebook
 from course_lib.benchmarks import grading as grading_benchmark
 from course_lib.grade.judge import Task
 from course_lib.selfcheck import load_all

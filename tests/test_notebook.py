@@ -1,11 +1,11 @@
-"""course_lib.notebook: the one rule that says which cell is which exercise, as release, the grader and the
+"""course_lib.authoring.notebook: the one rule that says which cell is which exercise, as release, the grader and the
 tests use it (with and without nbgrader metadata, reordered, duplicated, stubbed)."""
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from course_lib import notebook, release
+from course_lib.authoring import notebook, release
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

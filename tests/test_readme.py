@@ -1,11 +1,12 @@
 """The README's generated tables are current, and its measured numbers belong to the shipped checkpoints."""
 import pytest
 
-from course_lib import benchmark, checkpoint, readme
+from course_lib import benchmark, checkpoint
+from course_lib.authoring import readme
 
 
 def test_readme_blocks_are_current():
-    assert readme.main(["--check"]) == 0, "README.md is stale: run `python -m course_lib.readme`"
+    assert readme.main(["--check"]) == 0, "README.md is stale: run `python -m course_lib.authoring.readme`"
 
 
 def test_a_stale_block_is_detected(tmp_path, monkeypatch):
@@ -21,7 +22,7 @@ def test_recorded_numbers_belong_to_the_shipped_checkpoints():
     for suite, r in results.items():
         for name, recorded in r.get("fingerprints", {}).items():
             assert benchmark.fingerprint(name) == recorded, \
-                f"{name}.pt changed since `benchmark --record {suite}`: re-record it and run `python -m course_lib.readme`"
+                f"{name}.pt changed since `benchmark --record {suite}`: re-record it and run `python -m course_lib.authoring.readme`"
 
 
 def test_recorded_numbers_agree_with_the_checkpoints_metadata():

@@ -128,7 +128,7 @@ class Server:
         return {"notes": notes}
 
     def op_exec(self, exercise: str, source: str, expression: str) -> dict:
-        from course_lib.notebook import python_source
+        from course_lib.authoring.notebook import python_source
         import linecache
         namespace = dict(self.base)
         filename = SOURCE_NAME.format(exercise)

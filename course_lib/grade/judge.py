@@ -11,7 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from .. import contracts, notebook, selfcheck
+from .. import contracts, selfcheck
+from ..authoring import notebook
 from . import channel, proxy
 from .results import (CRASHED, ERROR, FAILED, GRADER_ERROR, MEMORY, MISSING, NO_EXERCISES, NOT_A_NOTEBOOK,
                       NOT_ATTEMPTED, PASSED, SYNTAX_ERROR, TEST_ERROR, TEST_FAIL, TEST_PASS, TEST_TODO, TIMEOUT,

@@ -1,8 +1,8 @@
 """Generated parts of README.md: the settings table (from course_lib.env.SETTINGS) and the "Measured" table (from
 the benchmark results recorded in course_lib/benchmarks/measured.json), between <!-- NAME:start/end --> markers.
 
-    python -m course_lib.readme           # rewrite the blocks
-    python -m course_lib.readme --check   # exit 1 if README.md is not what they would be (tests/test_readme.py)
+    python -m course_lib.authoring.readme           # rewrite the blocks
+    python -m course_lib.authoring.readme --check   # exit 1 if README.md is not what they would be (tests/test_readme.py)
 
 Numbers are typed nowhere: re-measure with `python -m course_lib.benchmark --record SUITE`, then run this.
 """
@@ -10,8 +10,8 @@ import re
 import sys
 from pathlib import Path
 
-from . import benchmark, env
-from .benchmarks.lessons import duration
+from .. import benchmark, env
+from ..benchmarks.lessons import duration
 
 README = env.PACKAGE_DIR.parent / "README.md"
 
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     new = render(text)
     if "--check" in argv:
         if new != text:
-            print("README.md is stale: run `python -m course_lib.readme`", file=sys.stderr)
+            print("README.md is stale: run `python -m course_lib.authoring.readme`", file=sys.stderr)
             return 1
         return 0
     Path(README).write_text(new)

@@ -1,10 +1,10 @@
 """The book view: every solution notebook, executed and rendered to a static HTML site.
 
-`make book` (python -m course_lib.book) runs solutions/*.ipynb in fast mode (COURSE_FAST=1) with
+`make book` (python -m course_lib.authoring.book) runs solutions/*.ipynb in fast mode (COURSE_FAST=1) with
 nbclient and renders them with nbconvert's HTMLExporter into build/book/: index.html with the
 lesson list and one page per lesson, so a self-learner can read the course without running it.
 
-    python -m course_lib.book [--out build/book] [--timeout 600] [NOTEBOOK ...]
+    python -m course_lib.authoring.book [--out build/book] [--timeout 600] [NOTEBOOK ...]
 """
 import argparse
 import html
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .notebook import title
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def execute(path: Path, timeout: int = 600):

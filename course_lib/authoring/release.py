@@ -1,6 +1,6 @@
-"""Student notebooks from solution notebooks: `python -m course_lib.release` (or `make notebooks`).
+"""Student notebooks from solution notebooks: `python -m course_lib.authoring.release` (or `make notebooks`).
 
-solutions/*.ipynb are the single source. Which cell is which exercise is course_lib.notebook's
+solutions/*.ipynb are the single source. Which cell is which exercise is course_lib.authoring.notebook's
 rule (the solution between `### BEGIN SOLUTION` / `### END SOLUTION`, its id named by the next
 `check("...")` cell). The student version replaces each marked block by `raise NotImplementedError`,
 strips outputs, and starts with the Colab badge and the setup cell (both generated here, also
@@ -16,7 +16,7 @@ import nbformat
 
 from .notebook import CHECK_CALL, exercise_cells, strip_solution, title
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def repository_url() -> str:
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     for path in stale:
         print(("stale: " if args.check else "wrote: ") + str(path.relative_to(ROOT)))
     if args.check and stale:
-        print("Run `make notebooks` (python -m course_lib.release) and commit notebooks/.", file=sys.stderr)
+        print("Run `make notebooks` (python -m course_lib.authoring.release) and commit notebooks/.", file=sys.stderr)
         return 1
     print(f"{len(stale)} file(s) {'stale' if args.check else 'updated'}.")
     return 0
