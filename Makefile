@@ -31,9 +31,10 @@ notebooks: setup
 benchmark: setup
 	$(BIN)/python -m course_lib.benchmark
 
-# The book view: solutions executed in fast mode, rendered to a static site in build/book/.
+# The course as an offline site in build/book/ (open build/book/index.html): each lesson with its recorded full-mode
+# outputs when current (benchmark --record lessons), else run in fast mode, $(JOBS) lessons at a time.
 book: setup
-	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m course_lib.authoring.book
+	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m course_lib.authoring.book --jobs $(JOBS)
 
 # Debian's chromium for tests/test_browser.py (about 20 s); installed only when missing and we are root.
 chromium:

@@ -4,7 +4,7 @@ Every suite is a module in course_lib/benchmarks/ with `main(argv)`; without arg
 Quality and speed are measured here, never asserted in timed tests. Suites that also have `measure(argv) -> dict`
 and `show(results)` can be recorded: `--record` stores their results, with a fingerprint of each checkpoint they
 measured, in course_lib/benchmarks/measured.json, the one source of the README's "Measured" table
-(`python -m course_lib.readme` regenerates it; tests/test_readme.py fails while either is stale).
+(`python -m course_lib.authoring.readme` regenerates it; tests/test_readme.py fails while either is stale).
 """
 import hashlib
 import json
@@ -20,6 +20,27 @@ RESULTS = PACKAGE_DIR / "benchmarks" / "measured.json"
 def fingerprint(checkpoint: str) -> str:
     """The first 16 hex digits of a shipped checkpoint's sha256: recorded numbers belong to these exact weights."""
     return hashlib.sha256((CHECKPOINT_DIR / f"{checkpoint}.pt").read_bytes()).hexdigest()[:16]
+
+
+# What a lesson's outputs depend on besides its own cells: course_lib's code and shipped checkpoints. Not the tools
+# that build the course (authoring/) or grade it (grade/), nor the checkpoints' interim saves or measured.json.
+NOT_RUN_BY_LESSONS = ("authoring", "grade")
+
+
+def lesson_fingerprint(notebook) -> str:
+    """16 hex digits of the sha256 of what a lesson's outputs are made from: the notebook's cells (type and source)
+    and course_lib (every .py file but the authoring and grading tools, every shipped checkpoint). Outputs executed
+    from these sources stay current while it is unchanged (the book uses a recorded full-mode run only then)."""
+    import nbformat
+    digest = hashlib.sha256()
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        digest.update(f"{cell.cell_type}\0{cell.source}\0".encode())
+    files = [p for p in PACKAGE_DIR.rglob("*.py") if p.relative_to(PACKAGE_DIR).parts[0] not in NOT_RUN_BY_LESSONS]
+    files += [p for p in CHECKPOINT_DIR.glob("*.pt") if not p.name.endswith(".resume.pt")]
+    for path in sorted(files):
+        digest.update(f"{path.relative_to(PACKAGE_DIR).as_posix()}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
 
 
 def recorded() -> dict:
