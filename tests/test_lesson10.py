@@ -335,6 +335,44 @@ def test_generators_table_prints_every_row():
     assert len(text.splitlines()) == 3 and "FD@100" in text and "IS@100" in text and "3600" in text and "12.5" in text
 
 
+def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
+    import shutil
+    from course_lib import checkpoint, train
+    from course_lib.benchmarks import generators
+    base, cond = tmp_path / "flow.pt", tmp_path / "flowc.pt"
+    assert train.main(["flow", "--fast", "--out", str(base)]) == 0
+    assert train.main(["flow", "--fast", "--conditional", "--init", str(base), "--out", str(cond)]) == 0
+    tiny = ["--n", "8", "--n-ddim", "8", "--n-ddpm", "8", "--batch-size", "8"]
+    args = generators.parse(tiny + ["--only", "cpu", "flow", "flowcfg", "--flow", str(base), "--flow-cfg", str(cond),
+                                    "--cpu-steps", "--cpu-eta-steps", "--cpu-dpm-steps", "2",
+                                    "--flow-euler-steps", "1", "2", "--flow-heun-steps", "1",
+                                    "--flow-guidance", "0", "1", "--flow-guidance-steps", "2"])
+    rows = list(generators.rows(args))
+    cpu = ([("CPU recipe, DPM-Solver++ 2 (diffusers)", 2)]
+           if (checkpoint.CHECKPOINT_DIR / f"{generators.CPU_RECIPE}.pt").exists() else [])
+    assert [(r["name"], r["nfe"]) for r in rows] == cpu + [
+        ("flow matching, Euler 1", 1), ("flow matching, Euler 2", 2), ("flow matching, Heun 1 steps", 2),
+        ("flow CFG w=0, Euler 2", 2), ("flow CFG w=1, Euler 2", 4)]  # Heun: 2 evaluations a step; guided: 2x
+    flow_rows = rows[len(cpu):]
+    assert all(r["n"] == 8 and 0 <= r["in_between"] <= 1 and r["img_s"] > 0 for r in flow_rows)
+    meta = {p: checkpoint.load_model(p)[1]["metrics"] for p in (base, cond)}
+    assert flow_rows[0]["train_s"] == pytest.approx(meta[base]["train_seconds"])
+    assert flow_rows[-1]["train_s"] == pytest.approx(generators.total_seconds(meta[cond]))  # with its init run
+    # missing checkpoints: the group is skipped with a note
+    capsys.readouterr()
+    none = generators.parse(["--only", "flow", "flowcfg", "--flow", str(tmp_path / "no.pt"),
+                             "--flow-cfg", str(tmp_path / "no_cfg.pt")])
+    assert generators.flow_samplers(none, "cpu") == []
+    out = capsys.readouterr().out
+    assert "no.pt missing: skipping the flow rows" in out and "no_cfg.pt missing: skipping the flowcfg rows" in out
+    # the measured checkpoints name the shipped flow models only when their groups ran
+    monkeypatch.setattr(checkpoint, "CHECKPOINT_DIR", tmp_path)
+    shutil.copy(base, tmp_path / "flow_mnist.pt"), shutil.copy(cond, tmp_path / "flow_mnist_cfg.pt")
+    assert generators.checkpoints(generators.parse(["--only", "flow", "flowcfg"])) == ["flow_mnist", "flow_mnist_cfg"]
+    assert generators.checkpoints(generators.parse(["--only", "flowcfg"])) == ["flow_mnist_cfg"]
+    assert generators.checkpoints(generators.parse(["--only", "real", "--flow", str(base)])) == []
+
+
 # ---------------------------------------------------------------- one bug, one message
 FIRST_MESSAGES = [  # (exercise, wrong implementation, what the first failing test's description or message names)
     ("l10_q_sample", q_sample_no_sqrt, "square roots"),

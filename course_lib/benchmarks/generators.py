@@ -10,12 +10,17 @@ Rows: the real test digits (never seen by the judge; they are the FD reference, 
 training digits as the real-data reference; the DCGAN with and without rejection sampling; the unconditional diffusion model
 `ddpm_mnist` with the course's samplers (DDIM 50 / 20 / 10, deterministic and one stochastic row, DDPM 1000) and
 diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
-`ddpm_mnist_cfg` at several w; and the CPU-recipe model `ddpm_mnist_cpu` if present. `--record` (or
+`ddpm_mnist_cfg` at several w; the CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with
+`--cpu-dpm-steps` DPM-Solver++ rows); and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`):
+`flow_mnist` integrated with Euler (NFE = steps) and Heun (NFE = 2 x steps, so Heun 3 / 5 / 10 stand beside
+Euler 5 / 10 / 20), and the class-conditional `flow_mnist_cfg` asked for every digit equally often at several
+guidance weights w with Euler (NFE doubled when w != 0). A group whose checkpoint is missing is skipped. `--record` (or
 `python -m course_lib.benchmark --record generators`) stores the table in ddpm_mnist.pt's metadata, where
 lesson 10 reads it. The defaults are the recorded run's settings: 10,000 samples per row, which takes a GPU
 (about 2 minutes on one H200); `--n 1000 --n-ddpm 100` gives a rougher table on a CPU.
 """
 import argparse
+import sys
 import time
 
 import torch
@@ -26,10 +31,11 @@ from ..device import device_name, get_device
 from ..diffusion import ddim_timesteps, make_schedule, sample_ddim, sample_ddpm
 from ..gan_metrics import class_coverage, classify, frechet_distance, inception_score
 from ..rejection import rejection_sample
-from .. import schedulers
+from .. import flow, schedulers
 
 DIFFUSION, GUIDED, CPU_RECIPE = "ddpm_mnist", "ddpm_mnist_cfg", "ddpm_mnist_cpu"
-GROUPS = ("real", "dcgan", "diffusion", "cfg", "cpu", "ddpm")
+FLOW, FLOW_GUIDED = "flow_mnist", "flow_mnist_cfg"  # the defaults of --flow and --flow-cfg
+GROUPS = ("real", "dcgan", "diffusion", "cfg", "cpu", "flow", "flowcfg", "ddpm")
 IN_BETWEEN = 0.9
 
 
@@ -72,6 +78,31 @@ def diffusion_samplers(model, betas, args, label: str) -> list:
               lambda c, g, k=k: schedulers.sample(model, schedulers.make_scheduler("dpm", betas), c, k, generator=g))
              for k in args.dpm_steps]
     return rows
+
+
+def flow_samplers(args, device) -> list:
+    """(row name, NFE, training seconds, fn(count, generator)) of the flow-matching groups asked for; a group whose
+    checkpoint is missing is skipped with a note."""
+    out = []
+    for group, name in (("flow", args.flow), ("flowcfg", args.flow_cfg)):
+        if group not in args.only:
+            continue
+        if not checkpoint.resolve(name).exists():
+            print(f"{name} missing: skipping the {group} rows (`python -m course_lib.train flow"
+                  f"{' --conditional --init flow_mnist' if group == 'flowcfg' else ''}`)")
+            continue
+        net, meta = checkpoint.load_model(name, device)
+        v, s, steps = flow.VelocityField(net), total_seconds(meta["metrics"]), args.flow_guidance_steps
+        if group == "flow":
+            out += [(f"flow matching, Euler {k}", k, s, lambda c, g, k=k, v=v: flow.sample(v, c, k, generator=g))
+                    for k in args.flow_euler_steps]
+            out += [(f"flow matching, Heun {k} steps", 2 * k, s,
+                     lambda c, g, k=k, v=v: flow.sample(v, c, k, "heun", generator=g)) for k in args.flow_heun_steps]
+        else:  # every digit equally often, as the CFG rows
+            out += [(f"flow CFG w={w:g}, Euler {steps}", steps * (1 + (w != 0)), s,
+                     lambda c, g, w=w, v=v: flow.sample(v, c, steps, y=torch.arange(c, device=device) % 10, w=w,
+                                                        generator=g)) for w in args.flow_guidance]
+    return out
 
 
 def dcgan_rows(clf, test_feats, args, device):
@@ -128,15 +159,18 @@ def rows(args):
             yield {"name": f"CFG w={w:g}" + (f" at t<{below}" if below else "") + f", DDIM {args.guidance_steps}",
                    "nfe": args.guidance_steps + guided, "train_s": cfg_s, "img_s": rate,
                    **scores(clf, images, test_feats, n_common)}
-    if "cpu" in only and args.cpu_steps and checkpoint.CHECKPOINT_DIR.joinpath(f"{CPU_RECIPE}.pt").exists():
+    if "cpu" in only and cpu_ran(args) and checkpoint.CHECKPOINT_DIR.joinpath(f"{CPU_RECIPE}.pt").exists():
         small, small_meta = checkpoint.load_model(CPU_RECIPE, device)
         small_betas = make_schedule(small_meta["metrics"]["schedule"], small_meta["metrics"]["T"])
-        runs = [(f"DDIM {k}", k, 0.0) for k in args.cpu_steps] + [(f"DDIM {k}, eta 1", k, 1.0) for k in args.cpu_eta_steps]
-        for name, k, eta in runs:
-            images, rate = timed(lambda c, g, k=k, eta=eta: sample_ddim(small, c, small_betas, k, eta=eta, generator=g),
-                                 args.n_ddim, args.batch_size, device)
-            yield {"name": f"CPU recipe, {name}", "nfe": k, "train_s": total_seconds(small_meta["metrics"]),
-                   "img_s": rate, **scores(clf, images, test_feats, n_common)}
+        steps = argparse.Namespace(n_ddim=args.n_ddim, ddim_steps=args.cpu_steps, eta_steps=args.cpu_eta_steps,
+                                   dpm_steps=args.cpu_dpm_steps)
+        for name, nfe, n, fn in diffusion_samplers(small, small_betas, steps, "CPU recipe"):
+            images, rate = timed(fn, n, args.batch_size, device)
+            yield {"name": name, "nfe": nfe, "train_s": total_seconds(small_meta["metrics"]), "img_s": rate,
+                   **scores(clf, images, test_feats, n_common)}
+    for name, nfe, seconds, fn in flow_samplers(args, device):
+        images, rate = timed(fn, args.n_ddim, args.batch_size, device)
+        yield {"name": name, "nfe": nfe, "train_s": seconds, "img_s": rate, **scores(clf, images, test_feats, n_common)}
     if "ddpm" not in only:
         return
     T = len(betas)  # last: the slowest row, sized to the time left when --ddpm-seconds is set
@@ -163,7 +197,7 @@ def table(rows: list[dict], n_common: int) -> str:
 def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m course_lib.benchmark generators")
     p.add_argument("--n", type=int, default=10_000, help="samples for the real and DCGAN rows")
-    p.add_argument("--n-ddim", type=int, default=10_000, help="samples per DDIM, DPM-Solver and CFG row")
+    p.add_argument("--n-ddim", type=int, default=10_000, help="samples per DDIM, DPM-Solver, CFG and flow row")
     p.add_argument("--n-ddpm", type=int, default=10_000, help="samples for the 1000-step ancestral row")
     p.add_argument("--ddpm-seconds", type=float, default=0, help="cap the DDPM row's samples to about this time")
     p.add_argument("--n-common", type=int, default=1_000, help="the sample count of the IS@n and FD@n columns")
@@ -177,6 +211,13 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--guide-below", type=int, default=600)
     p.add_argument("--cpu-steps", type=int, nargs="*", default=[50, 20], help="DDIM rows of the CPU-recipe model")
     p.add_argument("--cpu-eta-steps", type=int, nargs="*", default=[50], help="its stochastic DDIM rows (eta = 1)")
+    p.add_argument("--cpu-dpm-steps", type=int, nargs="*", default=[], help="its DPM-Solver++ rows (diffusers)")
+    p.add_argument("--flow", default=FLOW, help="the flow-matching checkpoint (a shipped name or a path)")
+    p.add_argument("--flow-cfg", default=FLOW_GUIDED, help="the class-conditional flow-matching checkpoint")
+    p.add_argument("--flow-euler-steps", type=int, nargs="*", default=[5, 10, 20, 50], help="Euler rows (NFE = steps)")
+    p.add_argument("--flow-heun-steps", type=int, nargs="*", default=[3, 5, 10], help="Heun rows (NFE = 2 x steps)")
+    p.add_argument("--flow-guidance", type=float, nargs="*", default=[0.0, 1.0, 2.0], help="flow CFG weights w")
+    p.add_argument("--flow-guidance-steps", type=int, default=10, help="Euler steps of the guided flow rows")
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--only", nargs="+", default=list(GROUPS), choices=GROUPS, help="measure only these groups of rows")
     p.add_argument("--record", action="store_true", help=f"store the table in {DIFFUSION}.pt's metadata")
@@ -185,6 +226,21 @@ def parse(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv or [])
     args.n_common = min(args.n_common, args.n, args.n_ddim, args.n_ddpm)
     return args
+
+
+def cpu_ran(args) -> bool:
+    """Whether the "cpu" group has rows: `--cpu-steps` with no steps (and no --cpu-dpm-steps) turns it off."""
+    return bool(args.cpu_steps or args.cpu_dpm_steps)
+
+
+def checkpoints(args) -> list[str]:
+    """The shipped checkpoints the run measured (only those are fingerprinted: a --flow / --flow-cfg path outside
+    course_lib/checkpoints/ is left out)."""
+    names = ["mnist_cnn", "dcgan_mnist", "dcgan_mnist_drs_d", DIFFUSION, GUIDED] + [CPU_RECIPE] * cpu_ran(args)
+    paths = [checkpoint.resolve(c) for group, c in (("flow", args.flow), ("flowcfg", args.flow_cfg))
+             if group in args.only]
+    names += [p.stem for p in paths if p.exists() and p.resolve().parent == checkpoint.CHECKPOINT_DIR.resolve()]
+    return [c for c in names if (checkpoint.CHECKPOINT_DIR / f"{c}.pt").exists()]
 
 
 def measure(argv=None) -> dict:
@@ -196,8 +252,7 @@ def measure(argv=None) -> dict:
     for row in rows(args):
         out.append({**row, "device": where})
         print(table([row], args.n_common).splitlines()[-1], flush=True)
-    names = ["mnist_cnn", "dcgan_mnist", "dcgan_mnist_drs_d", DIFFUSION, GUIDED] + [CPU_RECIPE] * bool(args.cpu_steps)
-    return {"checkpoints": [c for c in names if (checkpoint.CHECKPOINT_DIR / f"{c}.pt").exists()], "rows": out,
+    return {"checkpoints": checkpoints(args), "rows": out,
             "n_common": args.n_common, "threads": torch.get_num_threads(), "device": str(device),
             "device_name": name,
             "seconds": time.perf_counter() - start, "argv": [a for a in (argv or []) if a != "--record"]}
@@ -238,3 +293,7 @@ def main(argv=None) -> int:
         store(results)
         benchmark.record("generators", results)
     return 0
+
+
+if __name__ == "__main__":  # python -m course_lib.benchmarks.generators [--record [--append]] OPTIONS
+    sys.exit(main(sys.argv[1:]))

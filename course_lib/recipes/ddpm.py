@@ -60,7 +60,8 @@ def build(args, device):
     if args.init:  # a conditional model's class embedding is new: zero, so every label starts as the null one
         base, base_meta = load_model(args.init)
         args.init_metrics = {k: base_meta["metrics"].get(k) for k in ("steps", "train_seconds", "device_name", "recipe",
-                                                                       "init", "init_metrics")}
+                                                                       "threads", "load_before", "load_after", "init",
+                                                                       "init_metrics")}
         missing = model.load_state_dict(base.state_dict(), strict=False).missing_keys
         if model.class_emb is not None and "class_emb.weight" in missing:
             torch.nn.init.zeros_(model.class_emb.weight)
@@ -72,11 +73,23 @@ def build(args, device):
 
 def main(argv: list[str]) -> int:
     conditional = "--conditional" in argv
-    name = "ddpm_mnist_cfg" if conditional else "ddpm_mnist"
-    args = common.parse(argv, "ddpm", __doc__, FULL, FAST, checkpoint=name, help=HELP)
+    args = common.parse(argv, "ddpm", __doc__, FULL, FAST, checkpoint="ddpm_mnist_cfg" if conditional else "ddpm_mnist",
+                        help=HELP)
     device = common.start(args)
-    config, model, ema, opt = build(args, device)
     alpha_bars = alpha_bar(make_schedule(args.schedule, args.T)).float().to(device)
+
+    def loss_fn(model, x0, y):
+        return diffusion_loss(model, x0, alpha_bars, y=y)
+
+    run(args, device, loss_fn, {"schedule": args.schedule, "T": args.T})
+    return common.finish()
+
+
+def run(args, device, loss_fn, meta: dict) -> dict:
+    """The training loop every denoiser recipe shares (this one and recipes/flow.py): `loss_fn(model, x0, y)` on
+    MNIST in [-1, 1] with AdamW, warm-up and cosine decay over the time budget, clipping, EMA, interim saves and
+    --resume. Saves the EMA model to args.out with `meta` and the run's record; returns the record."""
+    config, model, ema, opt = build(args, device)
     images, labels = data.mnist_tensors(train=True, n=512 if args.fast else None)
     images, labels = (images * 2 - 1).to(device), labels.to(device)
     resume_path = args.out.with_suffix(".resume.pt")
@@ -86,7 +99,7 @@ def main(argv: list[str]) -> int:
         model.load_state_dict(state["model"]), ema.load_state_dict(state["ema"]), opt.load_state_dict(state["opt"])
         step, done_s = state["step"], state["seconds"]
         g.set_state(state["generator"])
-    meta = {"recipe": args.settings, "schedule": args.schedule, "T": args.T, "init": args.init,
+    meta = {**meta, "recipe": args.settings, "init": args.init,
             "init_metrics": getattr(args, "init_metrics", None),
             "threads": torch.get_num_threads(), "device": str(device), "load_before": os.getloadavg(),
             "device_name": device_name(device)}
@@ -112,7 +125,7 @@ def main(argv: list[str]) -> int:
             y = labels[idx].clone()
             y[torch.rand(len(y), generator=g).to(device) < args.p_uncond] = 10  # the null label
         with autocast(device):
-            loss = diffusion_loss(model, images[idx], alpha_bars, y=y)
+            loss = loss_fn(model, images[idx], y)
         opt.zero_grad(set_to_none=True)
         loss.float().backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -137,4 +150,4 @@ def main(argv: list[str]) -> int:
     resume_path.unlink(missing_ok=True)
     print(f"saved {args.out}: {step} steps ({metrics['epochs']} epochs) in {metrics['train_seconds']:.0f} s, "
           f"loss {metrics['loss']:.4f}", flush=True)
-    return common.finish()
+    return metrics

@@ -1,0 +1,135 @@
+"""Flow matching on a straight path (Lipman et al. 2023, "Flow Matching for Generative Modeling"; Liu et al. 2023,
+"Flow Straight and Fast", rectified flow), in the convention of Esser et al. 2024 (Stable Diffusion 3).
+
+Convention used everywhere in the course: t = 0 is data and t = 1 is noise, as in lesson 10,
+
+    x_t = (1 - t) x_0 + t eps,   eps ~ N(0, I),   t in [0, 1],
+
+so the conditional velocity along one path is d x_t / dt = eps - x_0. (Lipman et al. run time the other way:
+x_0 is noise and x_1 data, and their optimal-transport flow is
+psi_t(x_0) = (1 - (1 - sigma_min) t) x_0 + t x_1, Eq. 22; with sigma_min = 0 and t -> 1 - t it is this path.)
+
+A network v_theta(x_t, t) regresses that velocity: the conditional flow-matching loss (Lipman et al. Eq. 9)
+
+    L_CFM = E_{t, x_0, eps} || v_theta(x_t, t) - (eps - x_0) ||^2      (Eq. 23 for the optimal-transport path),
+
+whose gradient equals that of regressing the unknown marginal velocity field u_t(x) = E[eps - x_0 | x_t = x]
+(Theorem 2, assuming p_t(x) > 0), the field whose ODE dx/dt = u_t(x) carries N(0, I) at t = 1 to the data at t = 0 (Theorem 1).
+Sampling integrates that ODE from t = 1 to t = 0: Euler (one network evaluation per step) or Heun's second-order
+method (two). Classifier-free guidance combines velocities as lesson 10 combined eps (Ho & Salimans 2022, Eq. 6):
+at fixed x_t and t, v = (eps - x_t) / (1 - t) is affine in eps, and the weights (1 + w, -w) sum to 1, so the
+combination is the same.
+
+The network is lesson 10's U-Net, unchanged: `VelocityField` feeds it TIME_SCALE * t (the scale of lesson 10's steps).
+Images live in [-1, 1].
+"""
+import torch
+from torch import nn
+
+from .diffusion import gaussian
+from .loop import progress
+
+TIME_SCALE = 1000.0  # the U-Net's time input is TIME_SCALE * t, the scale of lesson 10's integer steps
+
+
+# ---------------------------------------------------------------- the path and its velocity
+def interpolate(x0: torch.Tensor, eps: torch.Tensor, t) -> torch.Tensor:
+    """x_t = (1 - t) x_0 + t eps, with t of shape (B,) (or a number) broadcast over each image."""
+    t = torch.as_tensor(t, dtype=x0.dtype, device=x0.device).reshape(-1, *([1] * (x0.dim() - 1)))
+    return (1 - t) * x0 + t * eps
+
+
+def target_velocity(x0: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """d x_t / dt along the straight path: eps - x_0 (the same for every t)."""
+    return eps - x0
+
+
+class VelocityField(nn.Module):
+    """v_theta(x, t [, y]) with t in [0, 1] (a number or a (B,) tensor), computed by lesson 10's U-Net, which reads
+    the time as TIME_SCALE * t. Wraps the network without copying it; `num_classes` is the network's."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net, self.num_classes = net, getattr(net, "num_classes", None)
+
+    def forward(self, x: torch.Tensor, t, y=None) -> torch.Tensor:
+        tt = torch.as_tensor(t, dtype=torch.float32, device=x.device).expand(x.shape[0]) * TIME_SCALE
+        return self.net(x, tt) if y is None else self.net(x, tt, y)
+
+
+def guided_velocity(v, x: torch.Tensor, t, y=None, w: float = 0.0) -> torch.Tensor:
+    """v(x, t [, y]); with labels y and w != 0, the guided combination (1 + w) v(x, t, y) - w v(x, t, null)
+    (one batched call of twice the size)."""
+    if y is None:
+        return v(x, t)
+    if w == 0:
+        return v(x, t, y)
+    null = torch.full_like(y, v.num_classes)
+    t2 = torch.cat([t, t]) if torch.is_tensor(t) and t.dim() else t
+    cond, uncond = v(torch.cat([x, x]), t2, torch.cat([y, null])).chunk(2)
+    return (1 + w) * cond - w * uncond
+
+
+def flow_loss(v, x0: torch.Tensor, y=None, generator=None) -> torch.Tensor:
+    """L_CFM (Lipman et al. Eq. 9) on one batch: t ~ U[0, 1] per image, eps ~ N(0, I), the mean squared error
+    between v(x_t, t [, y]) and eps - x_0."""
+    t = torch.rand(x0.shape[0], generator=generator, device=x0.device)
+    eps = torch.randn(x0.shape, generator=generator, device=x0.device)
+    out = v(interpolate(x0, eps, t), t) if y is None else v(interpolate(x0, eps, t), t, y)
+    return (out.float() - target_velocity(x0, eps)).pow(2).mean()
+
+
+# ---------------------------------------------------------------- lesson 10's model read as a flow
+def flow_time(alpha_bar: torch.Tensor) -> torch.Tensor:
+    """The flow time of a DDPM step with cumulative alpha_bar: the DDPM's x_t = sqrt(a) x_0 + sqrt(1 - a) eps,
+    divided by sqrt(a) + sqrt(1 - a), is this path's x_t at t = sqrt(1 - a) / (sqrt(a) + sqrt(1 - a))."""
+    s, n = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    return n / (s + n)
+
+
+def velocity_from_eps(x_t: torch.Tensor, eps_hat: torch.Tensor, t: float) -> torch.Tensor:
+    """The velocity an eps prediction implies on this path: x0_hat = (x_t - t eps_hat) / (1 - t), and
+    v = eps_hat - x0_hat = (eps_hat - x_t) / (1 - t) (t < 1)."""
+    return (eps_hat - x_t) / (1 - t)
+
+
+# ---------------------------------------------------------------- ODE solvers, t = 1 -> 0
+def euler_step(x: torch.Tensor, v: torch.Tensor, t: float, t_next: float) -> torch.Tensor:
+    """One Euler step of dx/dt = v: x_{t_next} = x_t + (t_next - t) v (t_next < t: a step towards the data)."""
+    return x + (t_next - t) * v
+
+
+def heun_step(field, x: torch.Tensor, t: float, t_next: float) -> torch.Tensor:
+    """One step of Heun's method: an Euler step to t_next, then the average of the slopes at both ends.
+    `field(x, t)` is the velocity; two evaluations per step."""
+    v = field(x, t)
+    x_euler = euler_step(x, v, t, t_next)
+    return x + (t_next - t) * 0.5 * (v + field(x_euler, t_next))
+
+
+def time_grid(steps: int) -> list[float]:
+    """steps + 1 evenly spaced times from 1 (noise) to 0 (data)."""
+    return [1 - i / steps for i in range(steps + 1)]
+
+
+@torch.no_grad()
+def sample(v, n: int, steps: int = 10, method: str = "euler", y=None, w: float = 0.0, generator=None,
+           shape=(1, 28, 28), return_trajectory: bool = False, desc: str | None = None):
+    """n samples by integrating dx/dt = v(x, t) (a VelocityField) from x_1 ~ N(0, I) at t = 1 to t = 0 in `steps`
+    equal steps ("euler": `steps` network evaluations; "heun": 2 * steps; twice that with guidance w != 0).
+    Images clamped to [-1, 1], plus the states after each step (x_1 first, unclamped) with return_trajectory."""
+    if method not in ("euler", "heun"):
+        raise ValueError(f"method must be 'euler' or 'heun', not {method!r}")
+    device = next(v.parameters()).device
+    x = gaussian(n, shape, generator, device)
+    grid, frames = time_grid(steps), [x.cpu()]
+
+    def field(x_, t_):
+        return guided_velocity(v, x_, t_, y, w)
+
+    for t, t_next in progress(list(zip(grid[:-1], grid[1:])), desc or f"{method} {steps}"):
+        x = euler_step(x, field(x, t), t, t_next) if method == "euler" else heun_step(field, x, t, t_next)
+        if return_trajectory:
+            frames.append(x.cpu())
+    x = x.clamp(-1, 1)
+    return (x, frames) if return_trajectory else x
