@@ -107,6 +107,11 @@ def heun_step(field, x: torch.Tensor, t: float, t_next: float) -> torch.Tensor:
     return x + (t_next - t) * 0.5 * (v + field(x_euler, t_next))
 
 
+def heun_evaluations(steps: int) -> int:
+    """Network evaluations of `sample(..., method="heun")`: two per step, one for the last (Euler) step."""
+    return 2 * steps - 1
+
+
 def time_grid(steps: int) -> list[float]:
     """steps + 1 evenly spaced times from 1 (noise) to 0 (data)."""
     return [1 - i / steps for i in range(steps + 1)]
@@ -116,8 +121,11 @@ def time_grid(steps: int) -> list[float]:
 def sample(v, n: int, steps: int = 10, method: str = "euler", y=None, w: float = 0.0, generator=None,
            shape=(1, 28, 28), return_trajectory: bool = False, desc: str | None = None):
     """n samples by integrating dx/dt = v(x, t) (a VelocityField) from x_1 ~ N(0, I) at t = 1 to t = 0 in `steps`
-    equal steps ("euler": `steps` network evaluations; "heun": 2 * steps; twice that with guidance w != 0).
-    Images clamped to [-1, 1], plus the states after each step (x_1 first, unclamped) with return_trajectory."""
+    equal steps, in `heun_evaluations(steps)` or `steps` network evaluations (twice that with guidance w != 0).
+    "heun" takes Heun steps and a last Euler step, as Karras et al. 2022 do (Algorithm 1): at t = 0 the network
+    has only seen clean images, so its slope there treats the noise left in the Euler prediction as data and a Heun
+    step to t = 0 keeps part of it. Images clamped to [-1, 1], plus the states after each step (x_1 first,
+    unclamped) with return_trajectory."""
     if method not in ("euler", "heun"):
         raise ValueError(f"method must be 'euler' or 'heun', not {method!r}")
     device = next(v.parameters()).device
@@ -128,7 +136,7 @@ def sample(v, n: int, steps: int = 10, method: str = "euler", y=None, w: float =
         return guided_velocity(v, x_, t_, y, w)
 
     for t, t_next in progress(list(zip(grid[:-1], grid[1:])), desc or f"{method} {steps}"):
-        x = euler_step(x, field(x, t), t, t_next) if method == "euler" else heun_step(field, x, t, t_next)
+        x = heun_step(field, x, t, t_next) if method == "heun" and t_next > 0 else euler_step(x, field(x, t), t, t_next)
         if return_trajectory:
             frames.append(x.cpu())
     x = x.clamp(-1, 1)

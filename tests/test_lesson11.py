@@ -208,10 +208,10 @@ class _GaussianData(torch.nn.Module):
 def test_sample_with_the_exact_field_reaches_gaussian_data():
     c, s = 0.25, 0.2  # inside [-1, 1], where sample() clamps
     model = _GaussianData(c, s)
-    out = {m: flow.sample(model, 2000, steps=10, method=m, generator=torch.Generator().manual_seed(0),
-                          shape=(1, 4, 4)) for m in ("euler", "heun")}
+    out = {m: flow.sample(model, 2000, steps=20, method=m, generator=torch.Generator().manual_seed(0),
+                          shape=(1, 4, 4)) for m in ("euler", "heun")}  # heun: 19 Heun steps, a last Euler step
     assert out["heun"].shape == (2000, 1, 4, 4)
-    assert abs(float(out["heun"].mean()) - c) < 0.01 and abs(float(out["heun"].std()) / s - 1) < 0.06
+    assert abs(float(out["heun"].mean()) - c) < 0.01 and abs(float(out["heun"].std()) / s - 1) < 0.05
     err = {m: abs(float(x.mean()) - c) + abs(float(x.std()) - s) for m, x in out.items()}
     assert err["heun"] < err["euler"]
     images, frames = flow.sample(model, 3, steps=4, method="heun", shape=(1, 4, 4), return_trajectory=True)

@@ -89,10 +89,34 @@ def measured_rows(results: dict) -> list[tuple[str, str, str]]:
                          "IS ≥ 9.7, in-between ≤ 2 %"))
     else:
         rows.append(("diffusion vs DCGAN (lesson 10)", _missing("generators"), "IS ≥ 9.4, FD ≤ 5"))
+    rows += flow_rows(by_name, gen)
     grading = results.get("grading")
     if grading and "seconds" in grading:
         rows.append((grading.get("what", "grading submissions"), f"{grading['seconds']:.0f} s",
                      grading.get("target", "< 300 s")))
+    return rows
+
+
+def flow_rows(by_name: dict, gen: dict | None) -> list[tuple[str, str, str]]:
+    """Lesson 11's rows: flow matching at <= 10 and <= 20 evaluations beside lesson 10's best there, and guidance."""
+    def cell(r):
+        return f"{r['IS']:.2f} / {r['FD']:.1f} / {100 * r['in_between']:.1f} % (n {r['n']:,})"
+
+    def best(prefix, budget):
+        cands = [r for r in by_name.values() if r["name"].startswith(prefix) and r["nfe"] and r["nfe"] <= budget]
+        return max(cands, key=lambda r: r["IS"], default=None)
+    rows = []
+    for budget, target in ((10, "beats lesson 10's best sampler at ≤ 10 evaluations on IS and FD"),
+                           (20, "IS ≥ 9.4, FD ≤ 5, in-between ≤ 5 %")):
+        fm, dm = best("flow matching", budget), best("diffusion", budget)
+        if fm and dm:
+            rows.append((f"lesson 11, `flow_mnist` (CPU) at ≤ {budget} evaluations, {fm['name']} · lesson 10's best, "
+                         f"{dm['name']}: IS / FD / in-between", f"{cell(fm)} · {cell(dm)}", target))
+    guided = max((r for r in by_name.values() if r["name"].startswith("flow CFG") and "w=0," not in r["name"]),
+                 key=lambda r: r["IS"], default=None)
+    if guided:
+        rows.append((f"lesson 11, guided `flow_mnist_cfg`, best IS ({guided['name']}): IS / FD / in-between",
+                     cell(guided), "IS ≥ 9.7, in-between ≤ 2 %"))
     return rows
 
 

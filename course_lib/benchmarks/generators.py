@@ -12,8 +12,8 @@ training digits as the real-data reference; the DCGAN with and without rejection
 diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
 `ddpm_mnist_cfg` at several w; the CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with
 `--cpu-dpm-steps` DPM-Solver++ rows); and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`):
-`flow_mnist` integrated with Euler (NFE = steps) and Heun (NFE = 2 x steps, so Heun 3 / 5 / 10 stand beside
-Euler 5 / 10 / 20), and the class-conditional `flow_mnist_cfg` asked for every digit equally often at several
+`flow_mnist` integrated with Euler (NFE = steps) and Heun (NFE = 2 x steps - 1, the last step an Euler step, so
+Heun 3 / 5 / 10 steps stand beside Euler 5 / 10 / 20), and the class-conditional `flow_mnist_cfg` asked for every digit equally often at several
 guidance weights w with Euler (NFE doubled when w != 0). A group whose checkpoint is missing is skipped. `--record` (or
 `python -m course_lib.benchmark --record generators`) stores the table in ddpm_mnist.pt's metadata, where
 lesson 10 reads it. The defaults are the recorded run's settings: 10,000 samples per row, which takes a GPU
@@ -96,7 +96,7 @@ def flow_samplers(args, device) -> list:
         if group == "flow":
             out += [(f"flow matching, Euler {k}", k, s, lambda c, g, k=k, v=v: flow.sample(v, c, k, generator=g))
                     for k in args.flow_euler_steps]
-            out += [(f"flow matching, Heun {k} steps", 2 * k, s,
+            out += [(f"flow matching, Heun {k} steps", flow.heun_evaluations(k), s,
                      lambda c, g, k=k, v=v: flow.sample(v, c, k, "heun", generator=g)) for k in args.flow_heun_steps]
         else:  # every digit equally often, as the CFG rows
             out += [(f"flow CFG w={w:g}, Euler {steps}", steps * (1 + (w != 0)), s,
@@ -215,7 +215,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--flow", default=FLOW, help="the flow-matching checkpoint (a shipped name or a path)")
     p.add_argument("--flow-cfg", default=FLOW_GUIDED, help="the class-conditional flow-matching checkpoint")
     p.add_argument("--flow-euler-steps", type=int, nargs="*", default=[5, 10, 20, 50], help="Euler rows (NFE = steps)")
-    p.add_argument("--flow-heun-steps", type=int, nargs="*", default=[3, 5, 10], help="Heun rows (NFE = 2 x steps)")
+    p.add_argument("--flow-heun-steps", type=int, nargs="*", default=[3, 5, 10], help="Heun rows (NFE = 2 x steps - 1)")
     p.add_argument("--flow-guidance", type=float, nargs="*", default=[0.0, 1.0, 2.0], help="flow CFG weights w")
     p.add_argument("--flow-guidance-steps", type=int, default=10, help="Euler steps of the guided flow rows")
     p.add_argument("--batch-size", type=int, default=500)
