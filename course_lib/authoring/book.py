@@ -44,12 +44,16 @@ def lessons(folder: Path = ROOT / "solutions") -> list[Path]:
 
 
 def current_run(path: Path, fingerprint: str):
-    """The executed notebook at `path` if it was run from sources with this fingerprint, else None."""
+    """(the executed notebook at `path` if it was run from sources with this fingerprint, else None; why not)."""
     if not path.exists():
-        return None
+        return None, "none"
     nb = nbformat.read(path, as_version=4)
     run = nb.metadata.get("course_run", {})
-    return nb if run.get("fingerprint") == fingerprint and run.get("mode") in ("full", "fast") else None
+    if run.get("fingerprint") == fingerprint and run.get("mode") in ("full", "fast"):
+        return nb, ""
+    if not run.get("fingerprint"):
+        return None, "no fingerprint in its metadata (recorded before runs were stamped)"
+    return None, f"run from other sources (fingerprint {run['fingerprint']}, today {fingerprint})"
 
 
 def execute(solution: str, target: str, fingerprint: str, timeout: int = 600) -> str:
@@ -98,9 +102,12 @@ def choose_runs(notebooks: list, recorded: Path, work: Path, execute: bool | set
     for solution in notebooks:
         fingerprint = lesson_fingerprint(solution)
         full, fast = recorded / solution.name, work / "fast" / solution.name
-        if current_run(full, fingerprint) is not None:
+        recorded_run, why = current_run(full, fingerprint)
+        if why not in ("", "none"):
+            print(f"{solution.name}: the full-mode run in {full.parent} is not used: {why}")
+        if recorded_run is not None:
             chosen.append((solution, full, "full"))
-        elif current_run(fast, fingerprint) is not None:
+        elif current_run(fast, fingerprint)[0] is not None:
             chosen.append((solution, fast, "fast"))
         elif execute is True or (execute and solution.name[:2] in execute):
             chosen.append((solution, fast, "fast"))
@@ -133,7 +140,7 @@ def build(notebooks=None, out: Path = OUT, *, recorded: Path = EXECUTED, work: P
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     heading = pages.readme_sections(readme)[0]
     pages.write_tree(work / "src", pages.source_tree(runs, readme, ROOT / "docs"))
-    site.build(work / "src", out, work, heading, quiet=quiet)
+    site.build(work / "src", out, work, heading, quiet=quiet, jobs=jobs)
     print(f"wrote {out / 'index.html'}: {len(runs)} lessons in {time.perf_counter() - start:.0f} s")
     return out / "index.html"
 
@@ -144,7 +151,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help="the site's folder (default: build/book)")
     parser.add_argument("--recorded", type=Path, default=EXECUTED,
                         help="full-mode runs of `benchmark --record lessons` (default: build/lessons)")
-    parser.add_argument("--jobs", type=int, default=2, help="lessons executed at the same time (default: 2)")
+    parser.add_argument("--jobs", type=int, default=2, help="lessons executed, pages read at the same time (default: 2)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     parser.add_argument("--no-execute", action="store_true", help="execute nothing: pages without a run show none")
     parser.add_argument("--verbose", action="store_true", help="show Sphinx's progress")

@@ -40,6 +40,7 @@ def settings(title: str) -> dict:
         "mathjax_path": "mathjax/tex-chtml.js",
         "html_theme": "sphinx_book_theme",
         "html_copy_source": False, "html_show_sourcelink": False, "html_show_copyright": False,
+        "html_show_search_summary": False,  # its summaries fetch() the pages, which file:// refuses
         "html_theme_options": {
             "repository_url": repository, "repository_branch": "main", "path_to_docs": "notebooks",
             "use_repository_button": True, "use_download_button": False, "use_fullscreen_button": True,
@@ -102,13 +103,14 @@ def setup(app):
 
 
 # ---------------------------------------------------------------- running Sphinx
-def build(source: Path, out: Path, work: Path, title: str, quiet: bool = True) -> None:
-    """Render the source tree `source` into the site `out` (doctrees and figures in `work`); raise on failure."""
+def build(source: Path, out: Path, work: Path, title: str, quiet: bool = True, jobs: int = 1) -> None:
+    """Render the source tree `source` into the site `out` (doctrees and figures in `work`), reading `jobs` pages
+    at a time; raise on failure."""
     from sphinx.application import Sphinx
 
     status = io.StringIO() if quiet else sys.stdout
     app = Sphinx(str(source), None, str(out), str(work / "doctrees"), "html", confoverrides=settings(title),
-                 status=status, warning=sys.stderr, freshenv=False)
+                 status=status, warning=sys.stderr, freshenv=False, parallel=jobs)
     app.build()
     if app.statuscode:
         raise RuntimeError(f"Sphinx failed (status {app.statuscode}); see the messages above")
