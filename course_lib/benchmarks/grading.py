@@ -19,7 +19,7 @@ def synthetic_submissions(folder: Path, count: int = 30, lesson: str = "01") -> 
     """`count` submissions of a lesson from solutions/ and notebooks/: solved, blank, half done, broken."""
     import nbformat
 
-    from ..notebook import grade_id
+    from ..authoring.notebook import grade_id
     solved = nbformat.read(next((ROOT / "solutions").glob(f"{lesson}_*.ipynb")), as_version=4)
     blank = nbformat.read(next((ROOT / "notebooks").glob(f"{lesson}_*.ipynb")), as_version=4)
     exercises = [i for i, c in enumerate(solved.cells) if grade_id(c).startswith(f"l{lesson}_")]

@@ -101,6 +101,8 @@ def run_lesson(path, timeout: int = 3600) -> dict:
     """Execute one solution notebook in full mode in a scratch copy; its timings (or the error)."""
     import nbformat
     from nbclient import NotebookClient
+    from ..benchmark import lesson_fingerprint
+    fingerprint = lesson_fingerprint(path)  # the sources the outputs come from, read before the run
     nb = nbformat.read(path, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(FIGURE_AUDIT))
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
@@ -116,6 +118,9 @@ def run_lesson(path, timeout: int = 3600) -> dict:
             error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200]}"
         wall = time.perf_counter() - start
     EXECUTED.mkdir(parents=True, exist_ok=True)
+    if error is None:  # the book shows this run while the fingerprint is current
+        nb.metadata["course_run"] = {"mode": "full", "fingerprint": fingerprint, "device": device_label(),
+                                     "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     nbformat.write(nb, EXECUTED / path.name)  # the outputs, for reading the text against them
     nb.cells.pop(0)  # the audit cell: indices below are the lesson's own
     result, pending = {"wall": round(wall, 1), "cells": {}, "slow": []}, []
