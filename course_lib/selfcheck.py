@@ -42,6 +42,20 @@ def expect(condition, message: str) -> None:
         raise CheckFailure(message)
 
 
+def expect_tensor_like(out, like: torch.Tensor, what: str, hint: str = "keep the input's shape") -> torch.Tensor:
+    """Fail unless `out` is a finite tensor shaped like `like` (the basic test of an exercise); returns `out`."""
+    expect(torch.is_tensor(out), f"{what} must be a tensor, got {type(out).__name__}")
+    expect(tuple(out.shape) == tuple(like.shape),
+           f"{what} has shape {tuple(out.shape)} for inputs of shape {tuple(like.shape)}: {hint}")
+    expect(torch.isfinite(out).all(), f"{what} contains NaN or inf")
+    return out
+
+
+def close(a: torch.Tensor, b: torch.Tensor, tol: float = 1e-4) -> bool:
+    """|a - b| <= tol, relative to b's largest magnitude when that is above 1 (in float64)."""
+    return bool((a.double() - b.double()).abs().max() <= tol * max(1.0, float(b.abs().max())))
+
+
 @dataclass
 class Result:
     test: str

@@ -4,7 +4,7 @@ import math
 import torch
 
 from ..diffusion import alpha_bar, ancestral_step, ddim_step, diffusion_loss, guided_eps, linear_betas, q_sample
-from ..selfcheck import exercise, expect
+from ..selfcheck import close, exercise, expect, expect_tensor_like
 
 T = 1000
 
@@ -12,18 +12,6 @@ T = 1000
 def _schedule():
     betas = linear_betas(T)
     return betas, alpha_bar(betas).float()
-
-
-def _tensor(out, like: torch.Tensor, what: str) -> torch.Tensor:
-    expect(torch.is_tensor(out), f"{what} must return a tensor, got {type(out).__name__}")
-    expect(tuple(out.shape) == tuple(like.shape),
-           f"{what} returned shape {tuple(out.shape)} for inputs of shape {tuple(like.shape)}: keep the input's shape")
-    expect(torch.isfinite(out).all(), f"{what} returned NaN or inf")
-    return out
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, tol: float = 1e-4) -> bool:
-    return bool((a.double() - b.double()).abs().max() <= tol * max(1.0, float(b.abs().max())))
 
 
 # ---------------------------------------------------------------- l10_q_sample
@@ -36,7 +24,7 @@ qs_ex = exercise("l10_q_sample", q_sample,
 def _(fn):
     _, ab = _schedule()
     x0, eps = torch.rand(3, 1, 8, 8) * 2 - 1, torch.randn(3, 1, 8, 8)
-    _tensor(fn(x0, torch.tensor([0, 500, 999]), eps, ab), x0, "q_sample")
+    expect_tensor_like(fn(x0, torch.tensor([0, 500, 999]), eps, ab), x0, "q_sample")
 
 
 @qs_ex.test("keeps unit variance: a unit-variance x0 gives a unit-variance x_t at every t")
@@ -54,12 +42,12 @@ def _(fn):
     _, ab = _schedule()
     x0, eps = torch.rand(4, 1, 6, 6) * 2 - 1, torch.randn(4, 1, 6, 6)
     t = torch.tensor([10, 300, 650, 990])
-    out = _tensor(fn(x0, t, eps, ab), x0, "q_sample")
+    out = expect_tensor_like(fn(x0, t, eps, ab), x0, "q_sample")
     for i in range(4):
         one = fn(x0[i:i + 1], t[i:i + 1], eps[i:i + 1], ab)
-        expect(_close(out[i:i + 1], one), "image i of a batch differs from the same image alone: "
+        expect(close(out[i:i + 1], one), "image i of a batch differs from the same image alone: "
                                           "index alpha_bars with t and broadcast it as (B, 1, 1, 1)")
-    expect(_close(out, q_sample(x0, t, eps, ab)), "x_t is not sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps: "
+    expect(close(out, q_sample(x0, t, eps, ab)), "x_t is not sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps: "
                                                   "check which factor multiplies x0 and which eps")
 
 
@@ -147,7 +135,7 @@ def _step_inputs(seed: int = 0):
 def _(fn):
     betas, ab = _schedule()
     x, eps, z = _step_inputs()
-    _tensor(fn(x, 500, eps, betas, ab, z), x, "ancestral_step")
+    expect_tensor_like(fn(x, 500, eps, betas, ab, z), x, "ancestral_step")
 
 
 @anc_ex.test("the mean removes the predicted noise as in Algorithm 2")
@@ -155,8 +143,8 @@ def _(fn):
     betas, ab = _schedule()
     x, eps, _ = _step_inputs(1)
     for t in (999, 400, 30):
-        out = _tensor(fn(x, t, eps, betas, ab, torch.zeros_like(x)), x, "ancestral_step")
-        expect(_close(out, ancestral_step(x, t, eps, betas, ab, torch.zeros_like(x))),
+        out = expect_tensor_like(fn(x, t, eps, betas, ab, torch.zeros_like(x)), x, "ancestral_step")
+        expect(close(out, ancestral_step(x, t, eps, betas, ab, torch.zeros_like(x))),
                f"with zero noise, x_(t-1) at t = {t} is not (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_hat) / "
                "sqrt(alpha_t), alpha_t = 1 - beta_t: check each square root")
 
@@ -167,7 +155,7 @@ def _(fn):
     x, eps, z = _step_inputs(2)
     t = 600
     added = fn(x, t, eps, betas, ab, z) - fn(x, t, eps, betas, ab, torch.zeros_like(z))
-    expect(_close(added, math.sqrt(float(betas[t])) * z),
+    expect(close(added, math.sqrt(float(betas[t])) * z),
            "the noise term is not sigma_t * noise with sigma_t = sqrt(beta_t): scale the given noise by the "
            "standard deviation (not the variance), and use the noise argument")
     last = fn(x, 0, eps, betas, ab, z) - fn(x, 0, eps, betas, ab, torch.zeros_like(z))
@@ -190,23 +178,23 @@ def _noisy(a: float, seed: int = 3):
 @ddim_ex.test("returns x_prev with the shape of x_t")
 def _(fn):
     _, eps, x = _noisy(0.5)
-    _tensor(fn(x, eps, 0.5, 0.7), x, "ddim_step")
+    expect_tensor_like(fn(x, eps, 0.5, 0.7), x, "ddim_step")
 
 
 @ddim_ex.test("with the true noise and a_prev = 1 it returns x0 exactly")
 def _(fn):
     for a in (0.9, 0.3, 0.02):
         x0, eps, x = _noisy(a)
-        out = _tensor(fn(x, eps, a, 1.0), x, "ddim_step")
-        expect(_close(out, x0), f"with the true eps at alpha_bar = {a}, x0_hat is wrong: invert Eq. 4, "
+        out = expect_tensor_like(fn(x, eps, a, 1.0), x, "ddim_step")
+        expect(close(out, x0), f"with the true eps at alpha_bar = {a}, x0_hat is wrong: invert Eq. 4, "
                                 "x0_hat = (x_t - sqrt(1 - a_t) eps_hat) / sqrt(a_t)")
 
 
 @ddim_ex.test("with the true noise it moves along the same noising path, deterministically")
 def _(fn):
     x0, eps, x = _noisy(0.2)
-    out = _tensor(fn(x, eps, 0.2, 0.6), x, "ddim_step")
-    expect(_close(out, math.sqrt(0.6) * x0 + math.sqrt(0.4) * eps),
+    out = expect_tensor_like(fn(x, eps, 0.2, 0.6), x, "ddim_step")
+    expect(close(out, math.sqrt(0.6) * x0 + math.sqrt(0.4) * eps),
            "the step does not land on the image with the same x0 and eps at the new noise level: "
            "x_prev = sqrt(a_prev) x0_hat + sqrt(1 - a_prev) eps_hat (no fresh noise)")
     expect(torch.equal(out, fn(x, eps, 0.2, 0.6)), "two identical calls gave different results: with sigma = 0 "
@@ -222,14 +210,14 @@ cfg_ex = exercise("l10_guided_eps", guided_eps,
 @cfg_ex.test("returns one prediction with the inputs' shape")
 def _(fn):
     c, u = torch.randn(3, 1, 5, 5), torch.randn(3, 1, 5, 5)
-    _tensor(fn(c, u, 2.0), c, "guided_eps")
+    expect_tensor_like(fn(c, u, 2.0), c, "guided_eps")
 
 
 @cfg_ex.test("w = 0 gives the conditional prediction itself")
 def _(fn):
     c, u = torch.randn(3, 1, 5, 5), torch.randn(3, 1, 5, 5)
     out = fn(c, u, 0.0)
-    expect(_close(out, c), "with w = 0 guidance must be off and give eps_cond" + (", not eps_uncond" if _close(out, u)
+    expect(close(out, c), "with w = 0 guidance must be off and give eps_cond" + (", not eps_uncond" if close(out, u)
            else "") + ": the weights are 1 + w on eps_cond and -w on eps_uncond, (1 + w) eps_cond - w eps_uncond")
 
 
@@ -238,6 +226,6 @@ def _(fn):
     c, u = torch.randn(3, 1, 5, 5), torch.randn(3, 1, 5, 5)
     for w in (0.5, 3.0):
         out = fn(c, u, w)
-        expect(_close(out - u, (1 + w) * (c - u)), f"at w = {w} the result is not eps_uncond + (1 + w) (eps_cond - "
+        expect(close(out - u, (1 + w) * (c - u)), f"at w = {w} the result is not eps_uncond + (1 + w) (eps_cond - "
                                                    "eps_uncond): the conditional term gets weight 1 + w, the "
                                                    "unconditional one -w")

@@ -4,24 +4,12 @@ import math
 import torch
 
 from ..flow import euler_step, flow_loss, heun_step, interpolate, target_velocity, time_grid
-from ..selfcheck import exercise, expect
+from ..selfcheck import close, exercise, expect, expect_tensor_like
 
 
 def interpolant(x0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor):
     """The exercise's reference: course_lib.flow's path and its velocity, (interpolate(x0, eps, t), eps - x0)."""
     return interpolate(x0, eps, t), target_velocity(x0, eps)
-
-
-def _tensor(out, like: torch.Tensor, what: str, hint: str = "keep the input's shape") -> torch.Tensor:
-    expect(torch.is_tensor(out), f"{what} must be a tensor, got {type(out).__name__}")
-    expect(tuple(out.shape) == tuple(like.shape),
-           f"{what} has shape {tuple(out.shape)} for inputs of shape {tuple(like.shape)}: {hint}")
-    expect(torch.isfinite(out).all(), f"{what} contains NaN or inf")
-    return out
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, tol: float = 1e-4) -> bool:
-    return bool((a.double() - b.double()).abs().max() <= tol * max(1.0, float(b.abs().max())))
 
 
 def _images(n: int = 4, seed: int = 0):
@@ -42,7 +30,7 @@ def _path(fn, x0, eps, t):
     expect(isinstance(out, (tuple, list)) and len(out) == 2, "interpolant must return two tensors, (x_t, target)")
     hint = "keep x0's shape (reshape t to (B, 1, ..., 1), one 1 per dimension of x0 after the first, so it " \
            "broadcasts over each sample)"
-    return _tensor(out[0], x0, "x_t", hint), _tensor(out[1], x0, "target", hint)
+    return expect_tensor_like(out[0], x0, "x_t", hint), expect_tensor_like(out[1], x0, "target", hint)
 
 
 @path_ex.test("returns (x_t, target): two tensors shaped like x0, for images and 2-D points")
@@ -57,8 +45,8 @@ def _(fn):
 def _(fn):
     x0, eps = _images()
     at0, at1 = _path(fn, x0, eps, torch.zeros(4))[0], _path(fn, x0, eps, torch.ones(4))[0]
-    swapped = _close(at0, eps) and _close(at1, x0)
-    expect(_close(at0, x0) and _close(at1, eps), "x_t must be the clean image x0 at t = 0 and pure noise eps at t = 1"
+    swapped = close(at0, eps) and close(at1, x0)
+    expect(close(at0, x0) and close(at1, eps), "x_t must be the clean image x0 at t = 0 and pure noise eps at t = 1"
            + (" (yours is the other way round)" if swapped else "") + ": x0 gets the weight 1 - t and eps the weight t")
 
 
@@ -69,7 +57,7 @@ def _(fn):
     x_t, target = _path(fn, x0, eps, t)
     for i in range(4):
         one_x, one_target = _path(fn, x0[i:i + 1], eps[i:i + 1], t[i:i + 1])
-        expect(_close(x_t[i:i + 1], one_x) and _close(target[i:i + 1], one_target),
+        expect(close(x_t[i:i + 1], one_x) and close(target[i:i + 1], one_target),
                "image i of a batch differs from the same image alone: give every sample its own t, reshaped to "
                "(B, 1, ..., 1) (for images t.view(-1, 1, 1, 1)) so it broadcasts over that sample's values")
 
@@ -78,7 +66,7 @@ def _(fn):
 def _(fn):
     x0, eps = _images(seed=1)
     t = torch.tensor([0.2, 0.5, 0.7, 0.9])
-    expect(_close(_path(fn, x0, eps, t)[0], interpolate(x0, eps, t)),
+    expect(close(_path(fn, x0, eps, t)[0], interpolate(x0, eps, t)),
            "x_t is not (1 - t) x0 + t eps: the weights are 1 - t and t, which add up to 1 (a straight line), not "
            "square roots as in lesson 10's variance-preserving path")
 
@@ -88,7 +76,7 @@ def _(fn):
     x0, eps = _images(seed=2)
     for t in (torch.full((4,), 0.1), torch.tensor([0.3, 0.9, 0.5, 0.7])):
         target = _path(fn, x0, eps, t)[1]
-        expect(_close(target, target_velocity(x0, eps)),
+        expect(close(target, target_velocity(x0, eps)),
                "target must be the velocity of the path, d x_t / dt = eps - x0 (eps minus x0, not x0 - eps, "
                "not eps alone): differentiate (1 - t) x0 + t eps in t; it does not depend on t")
 
@@ -194,14 +182,14 @@ def _state(seed: int = 0, shape=(5, 1, 6, 6)):
 @euler_ex.test("returns x_next with the shape of x")
 def _(fn):
     x, v = _state()
-    _tensor(fn(x, v, 0.6, 0.5), x, "euler_step's result")
+    expect_tensor_like(fn(x, v, 0.6, 0.5), x, "euler_step's result")
 
 
 @euler_ex.test("moves by (t_next - t) times the velocity, whatever the step size")
 def _(fn):
     x, v = _state(1)
     for t, t_next in ((1.0, 0.9), (0.9, 0.65), (0.3, 0.0)):
-        moved = float((_tensor(fn(x, v, t, t_next), x, "euler_step's result") - x).norm() / v.norm())
+        moved = float((expect_tensor_like(fn(x, v, t, t_next), x, "euler_step's result") - x).norm() / v.norm())
         expect(abs(moved - abs(t_next - t)) < 1e-4,
                f"from t = {t} to t_next = {t_next} the step moved {moved:.3f} times the velocity: the step size is "
                "t_next - t, from the two times given, not a fixed size")
@@ -212,8 +200,8 @@ def _(fn):
     x0, eps = _state(2, (3, 1, 6, 6))
     x = eps  # x_1: pure noise
     for t, t_next in ((1.0, 0.6), (0.6, 0.25), (0.25, 0.0)):
-        x = _tensor(fn(x, (x - x0) / t, t, t_next), x0, "euler_step's result")  # (x_t - x0) / t = eps - x0
-    expect(_close(x, x0), "stepping from noise at t = 1 to t = 0 with the exact velocity eps - x0 of a straight path "
+        x = expect_tensor_like(fn(x, (x - x0) / t, t, t_next), x0, "euler_step's result")  # (x_t - x0) / t = eps - x0
+    expect(close(x, x0), "stepping from noise at t = 1 to t = 0 with the exact velocity eps - x0 of a straight path "
                           "did not reach the image: x_next = x + (t_next - t) v_hat; t_next < t, so mind the sign "
                           "(the step goes against v_hat)")
 
@@ -254,14 +242,14 @@ class _Gaussian:
 
 def _solve(fn, field, x, steps: int):
     for t, t_next in zip(time_grid(steps)[:-1], time_grid(steps)[1:]):
-        x = _tensor(fn(field, x, t, t_next), x, "heun_step's result")
+        x = expect_tensor_like(fn(field, x, t, t_next), x, "heun_step's result")
     return x
 
 
 @heun_ex.test("returns x_next with the shape of x")
 def _(fn):
     x, _ = _state()
-    _tensor(fn(_Field(), x, 0.6, 0.5), x, "heun_step's result")
+    expect_tensor_like(fn(_Field(), x, 0.6, 0.5), x, "heun_step's result")
 
 
 @heun_ex.test("calls v twice: at (x, t), then at the Euler predictor at t_next")
@@ -273,9 +261,9 @@ def _(fn):
     expect(n == 2, f"v was called {n} time(s): Heun's method evaluates the velocity twice per step, at the start "
                    "(x, t) and at the end of an Euler step (x_e, t_next)")
     (x1, t1), (x2, t2) = field.calls
-    expect(_close(x1, x) and abs(t1 - 0.8) < 1e-6, "the first slope must be v(x, t), at the current point and time")
+    expect(close(x1, x) and abs(t1 - 0.8) < 1e-6, "the first slope must be v(x, t), at the current point and time")
     expect(abs(t2 - 0.55) < 1e-6, "the second slope is taken at t_next, the end of the step, not at t")
-    expect(_close(x2, x + (0.55 - 0.8) * torch.sin(x) * 1.8),
+    expect(close(x2, x + (0.55 - 0.8) * torch.sin(x) * 1.8),
            "the second slope is taken at the Euler predictor x_e = x + (t_next - t) v(x, t), not at x")
 
 
@@ -283,8 +271,8 @@ def _(fn):
 def _(fn):
     x, _ = _state(4)
     for t, t_next in ((1.0, 0.9), (0.5, 0.2)):
-        out = _tensor(fn(_Field(), x, t, t_next), x, "heun_step's result")
-        expect(_close(out, heun_step(_Field(), x, t, t_next)),
+        out = expect_tensor_like(fn(_Field(), x, t, t_next), x, "heun_step's result")
+        expect(close(out, heun_step(_Field(), x, t, t_next)),
                f"from t = {t} to t_next = {t_next} the step is not x + (t_next - t) (v1 + v2) / 2: move with the "
                "average of the two slopes (half their sum), not their sum and not the predictor's slope alone")
 
