@@ -111,3 +111,22 @@ def load_model(path, device: torch.device | str = "cpu") -> tuple[torch.nn.Modul
     model = cls(**payload["config"])
     meta = load_weights(model, path)
     return model.to(device).eval(), meta
+
+
+def training_runs(metrics: dict) -> list[dict]:
+    """The training runs behind a checkpoint's metrics, oldest first: a run started from another checkpoint
+    (`--init`) keeps that checkpoint's metrics as `init_metrics`, so both are listed."""
+    return (training_runs(metrics["init_metrics"]) if metrics.get("init_metrics") else []) + [metrics]
+
+
+def describe(name: str, meta: dict) -> str:
+    """One line on how a model was trained, from its metadata (load_model's second value): width, schedule (if
+    any), device, each run's steps, batch, minutes and load average before it, and the final loss."""
+    m = meta["metrics"]
+
+    def run(r):
+        load = f", load {r['load_before'][0]:.1f} before" if r.get("load_before") else ""
+        return f"{r['steps']} steps of batch {r['recipe']['batch_size']} ({r['train_seconds'] / 60:.1f} min{load})"
+    schedule = f", {m['schedule']} schedule" if m.get("schedule") else ""
+    return (f"{name}: {meta['config']['channels']} channels{schedule}, on {m['device_name']}: "
+            + " then ".join(run(r) for r in training_runs(m)) + f"; final loss {m['loss']:.4f}")

@@ -111,6 +111,16 @@ def test_checkpoint_roundtrip_and_metadata(tmp_path):
     assert not (tmp_path / "t.pt.tmp").exists()
 
 
+def test_checkpoint_describe_lists_every_training_run():
+    first = {"steps": 10, "recipe": {"batch_size": 8}, "train_seconds": 120.0, "device_name": "CPU", "loss": 0.5}
+    second = {"steps": 5, "recipe": {"batch_size": 16}, "train_seconds": 30.0, "load_before": [1.94, 1.0, 1.0],
+              "device_name": "CPU", "loss": 0.25, "schedule": "cosine", "init_metrics": first}
+    assert checkpoint.training_runs(second) == [first, second] and checkpoint.training_runs(first) == [first]
+    line = checkpoint.describe("m", {"config": {"channels": 4}, "metrics": second})
+    assert line == ("m: 4 channels, cosine schedule, on CPU: 10 steps of batch 8 (2.0 min) then 5 steps of batch 16 "
+                    "(0.5 min, load 1.9 before); final loss 0.2500")
+
+
 def test_checkpoint_errors_say_what_is_wrong(tmp_path):
     with pytest.raises(checkpoint.CheckpointError, match="No checkpoint"):
         checkpoint.load_weights(Tiny(), tmp_path / "missing.pt")
