@@ -346,13 +346,15 @@ def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
     args = generators.parse(tiny + ["--only", "cpu", "flow", "flowcfg", "--flow", str(base), "--flow-cfg", str(cond),
                                     "--cpu-steps", "--cpu-eta-steps", "--cpu-dpm-steps", "2",
                                     "--flow-euler-steps", "1", "2", "--flow-heun-steps", "2",
-                                    "--flow-guidance", "0", "1", "--flow-guidance-steps", "2"])
+                                    "--flow-guidance", "0", "1", "--flow-guidance-steps", "2",
+                                    "--flow-cfg-euler-steps", "3", "--flow-cfg-heun-steps", "2"])
     rows = list(generators.rows(args))
     cpu = ([("CPU recipe, DPM-Solver++ 2 (diffusers)", 2)]
            if (checkpoint.CHECKPOINT_DIR / f"{generators.CPU_RECIPE}.pt").exists() else [])
     assert [(r["name"], r["nfe"]) for r in rows] == cpu + [
         ("flow matching, Euler 1", 1), ("flow matching, Euler 2", 2), ("flow matching, Heun 2 steps", 3),
-        ("flow CFG w=0, Euler 2", 2), ("flow CFG w=1, Euler 2", 4)]  # Heun: 2 evaluations a step, 1 for the last; guided: 2x
+        ("flow CFG w=0, Euler 2", 2), ("flow CFG w=1, Euler 2", 4),  # guided: 2 evaluations a step
+        ("flow CFG w=0, Euler 3", 3), ("flow CFG w=0, Heun 2 steps", 3)]  # Heun: 2 evaluations a step, 1 for the last
     flow_rows = rows[len(cpu):]
     assert all(r["n"] == 8 and 0 <= r["in_between"] <= 1 and r["img_s"] > 0 for r in flow_rows)
     meta = {p: checkpoint.load_model(p)[1]["metrics"] for p in (base, cond)}

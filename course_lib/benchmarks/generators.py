@@ -7,17 +7,19 @@ second while sampling on the machine that ran the benchmark (named in the result
 (lesson 05), so besides each row's own FD the table gives FD on the first `n_common` samples of every row.
 
 Rows: the real test digits (never seen by the judge; they are the FD reference, so no FD of their own) and real
-training digits as the real-data reference; the DCGAN with and without rejection sampling; the unconditional diffusion model
-`ddpm_mnist` with the course's samplers (DDIM 50 / 20 / 10, deterministic and one stochastic row, DDPM 1000) and
-diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
+training digits as the real-data reference; the DCGAN with and without rejection sampling; the unconditional diffusion
+model `ddpm_mnist` with the course's samplers (DDIM 50, 20 and 10, deterministic and one stochastic row, DDPM 1000)
+and diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
 `ddpm_mnist_cfg` at several w; the CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with
 `--cpu-dpm-steps` DPM-Solver++ rows); and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`):
-`flow_mnist` integrated with Euler (NFE = steps) and Heun (NFE = 2 x steps - 1, the last step an Euler step, so
-Heun 3 / 5 / 10 steps stand beside Euler 5 / 10 / 20), and the class-conditional `flow_mnist_cfg` asked for every digit equally often at several
-guidance weights w with Euler (NFE doubled when w != 0). A group whose checkpoint is missing is skipped. `--record` (or
-`python -m course_lib.benchmark --record generators`) stores the table in ddpm_mnist.pt's metadata, where
-lesson 10 reads it. The defaults are the recorded run's settings: 10,000 samples per row, which takes a GPU
-(about 2 minutes on one H200); `--n 1000 --n-ddpm 100` gives a rougher table on a CPU.
+`flow_mnist` integrated with Euler (NFE = steps) and Heun (NFE = 2 x steps - 1, the last step an Euler step, so Heun
+3, 5 and 10 steps stand beside Euler 5, 10 and 20), and the class-conditional `flow_mnist_cfg` asked for every digit
+equally often at several guidance weights w with Euler (NFE doubled when w != 0), and unguided with more Euler steps
+and with Heun. A group whose checkpoint is missing is skipped. `--record` (or `python -m course_lib.benchmark --record
+generators`) stores the table in ddpm_mnist.pt's metadata, where lesson 10 reads it. The defaults measure every row on
+10,000 samples, as the recorded table's GPU rows were (about 2 minutes on one H200); rows measured on the CPU were
+added with `--append` (the table's `appended` list keeps each run's arguments), and `--n 1000 --n-ddpm 100` gives a
+rougher table on a CPU.
 """
 import argparse
 import sys
@@ -40,9 +42,8 @@ IN_BETWEEN = 0.9
 
 
 def total_seconds(metrics: dict) -> float:
-    """A checkpoint's training time, including the run it started from (`init`), from its metadata."""
-    return (metrics.get("train_seconds") or 0) + (total_seconds(metrics["init_metrics"]) if metrics.get("init_metrics")
-                                                  else 0)
+    """A checkpoint's training time, including the runs it started from (`init`), from its metadata."""
+    return sum(r.get("train_seconds") or 0 for r in checkpoint.training_runs(metrics))
 
 
 def scores(clf, images01, test_feats, n_common: int, fd: bool = True) -> dict:
@@ -89,7 +90,7 @@ def flow_samplers(args, device) -> list:
             continue
         if not checkpoint.resolve(name).exists():
             print(f"{name} missing: skipping the {group} rows (`python -m course_lib.train flow"
-                  f"{' --conditional --init flow_mnist' if group == 'flowcfg' else ''}`)")
+                  f"{' --conditional --minutes 70' if group == 'flowcfg' else ''}`)")
             continue
         net, meta = checkpoint.load_model(name, device)
         v, s, steps = flow.VelocityField(net), total_seconds(meta["metrics"]), args.flow_guidance_steps
@@ -99,9 +100,15 @@ def flow_samplers(args, device) -> list:
             out += [(f"flow matching, Heun {k} steps", flow.heun_evaluations(k), s,
                      lambda c, g, k=k, v=v: flow.sample(v, c, k, "heun", generator=g)) for k in args.flow_heun_steps]
         else:  # every digit equally often, as the CFG rows
+            digits = lambda c: torch.arange(c, device=device) % 10  # noqa: E731
             out += [(f"flow CFG w={w:g}, Euler {steps}", steps * (1 + (w != 0)), s,
-                     lambda c, g, w=w, v=v: flow.sample(v, c, steps, y=torch.arange(c, device=device) % 10, w=w,
-                                                        generator=g)) for w in args.flow_guidance]
+                     lambda c, g, w=w, v=v: flow.sample(v, c, steps, y=digits(c), w=w, generator=g))
+                    for w in args.flow_guidance]
+            unguided = ([("euler", k, k) for k in args.flow_cfg_euler_steps]
+                        + [("heun", k, flow.heun_evaluations(k)) for k in args.flow_cfg_heun_steps])
+            out += [(f"flow CFG w=0, {m.title()} {k}{' steps' * (m == 'heun')}", nfe, s,
+                     lambda c, g, m=m, k=k, v=v: flow.sample(v, c, k, m, y=digits(c), generator=g))
+                    for m, k, nfe in unguided]
     return out
 
 
@@ -216,8 +223,10 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--flow-cfg", default=FLOW_GUIDED, help="the class-conditional flow-matching checkpoint")
     p.add_argument("--flow-euler-steps", type=int, nargs="*", default=[5, 10, 20, 50], help="Euler rows (NFE = steps)")
     p.add_argument("--flow-heun-steps", type=int, nargs="*", default=[3, 5, 10], help="Heun rows (NFE = 2 x steps - 1)")
-    p.add_argument("--flow-guidance", type=float, nargs="*", default=[0.0, 1.0, 2.0], help="flow CFG weights w")
+    p.add_argument("--flow-guidance", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0], help="flow CFG weights w")
     p.add_argument("--flow-guidance-steps", type=int, default=10, help="Euler steps of the guided flow rows")
+    p.add_argument("--flow-cfg-euler-steps", type=int, nargs="*", default=[20], help="its further unguided Euler rows")
+    p.add_argument("--flow-cfg-heun-steps", type=int, nargs="*", default=[10], help="its unguided Heun rows")
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--only", nargs="+", default=list(GROUPS), choices=GROUPS, help="measure only these groups of rows")
     p.add_argument("--record", action="store_true", help=f"store the table in {DIFFUSION}.pt's metadata")
