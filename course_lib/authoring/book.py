@@ -44,9 +44,10 @@ def lessons(folder: Path = ROOT / "solutions") -> list[Path]:
 
 
 def current_run(path: Path, fingerprint: str):
-    """(the executed notebook at `path` if it was run from sources with this fingerprint, else None; why not)."""
+    """(the executed notebook at `path` if it was run from sources with this fingerprint, else None; why a run that
+    exists is not used, or "")."""
     if not path.exists():
-        return None, "none"
+        return None, ""
     nb = nbformat.read(path, as_version=4)
     run = nb.metadata.get("course_run", {})
     if run.get("fingerprint") == fingerprint and run.get("mode") in ("full", "fast"):
@@ -103,7 +104,7 @@ def choose_runs(notebooks: list, recorded: Path, work: Path, execute: bool | set
         fingerprint = lesson_fingerprint(solution)
         full, fast = recorded / solution.name, work / "fast" / solution.name
         recorded_run, why = current_run(full, fingerprint)
-        if why not in ("", "none"):
+        if why:
             print(f"{solution.name}: the full-mode run in {full.parent} is not used: {why}")
         if recorded_run is not None:
             chosen.append((solution, full, "full"))
