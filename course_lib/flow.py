@@ -16,7 +16,8 @@ A network v_theta(x_t, t) regresses that velocity: the conditional flow-matching
 whose gradient equals that of regressing the unknown marginal velocity field u_t(x) = E[eps - x_0 | x_t = x]
 (Theorem 2, assuming p_t(x) > 0), the field whose ODE dx/dt = u_t(x) carries N(0, I) at t = 1 to the data at t = 0 (Theorem 1).
 Sampling integrates that ODE from t = 1 to t = 0: Euler (one network evaluation per step) or Heun's second-order
-method (two). Classifier-free guidance combines velocities as lesson 10 combined eps (Ho & Salimans 2022, Eq. 6):
+method (two). Lesson 10's DDIM step, read on this path (`ddim_step`), is Euler's step when eta = 0 and a stochastic
+sampler of the same model when eta > 0. Classifier-free guidance combines velocities as lesson 10 combined eps (Ho & Salimans 2022, Eq. 6):
 at fixed x_t and t, v = (eps - x_t) / (1 - t) is affine in eps, and the weights (1 + w, -w) sum to 1, so the
 combination is the same.
 
@@ -93,6 +94,28 @@ def velocity_from_eps(x_t: torch.Tensor, eps_hat: torch.Tensor, t: float) -> tor
     return (eps_hat - x_t) / (1 - t)
 
 
+def alpha_bar_of(t: float) -> float:
+    """The alpha_bar of lesson 10's path at flow time t (the inverse of flow_time): x_t / sqrt(a) has the noise
+    t / (1 - t), so a = (1 - t)^2 / ((1 - t)^2 + t^2)."""
+    return (1 - t) ** 2 / ((1 - t) ** 2 + t ** 2)
+
+
+def ddim_step(x: torch.Tensor, v: torch.Tensor, t: float, t_next: float, eta: float = 0.0, noise=None):
+    """Lesson 10's DDIM step (Song et al. 2021, Eq. 12 with Eq. 16's sigma) on this path. The velocity implies
+    x0_hat = x_t - t v and eps_hat = x_t + (1 - t) v; the step rebuilds x at t_next from them,
+
+        x_{t_next} = (1 - t_next) x0_hat + sqrt(t_next^2 - c^2) eps_hat + c z,   z ~ N(0, I),
+
+    with c = eta t_next sqrt((1 - a_t / a_next) / (1 - a_t)): Eq. 16's sigma divided by sqrt(a) + sqrt(1 - a), the
+    factor that turns lesson 10's x_t into this path's (a = alpha_bar_of(t)). With eta = 0 it is exactly
+    euler_step; eta = 1 replaces part of eps_hat with fresh noise at every step, as lesson 10's DDIM with eta 1."""
+    x0_hat, eps_hat = x - t * v, x + (1 - t) * v
+    a_t, a_next = alpha_bar_of(t), alpha_bar_of(t_next)
+    c = eta * t_next * ((1 - a_t / a_next) / (1 - a_t)) ** 0.5 if eta and t_next > 0 else 0.0
+    out = (1 - t_next) * x0_hat + max(t_next ** 2 - c ** 2, 0.0) ** 0.5 * eps_hat
+    return out + c * (torch.randn_like(x) if noise is None else noise) if c else out
+
+
 # ---------------------------------------------------------------- ODE solvers, t = 1 -> 0
 def euler_step(x: torch.Tensor, v: torch.Tensor, t: float, t_next: float) -> torch.Tensor:
     """One Euler step of dx/dt = v: x_{t_next} = x_t + (t_next - t) v (t_next < t: a step towards the data)."""
@@ -119,15 +142,17 @@ def time_grid(steps: int) -> list[float]:
 
 @torch.no_grad()
 def sample(v, n: int, steps: int = 10, method: str = "euler", y=None, w: float = 0.0, generator=None,
-           shape=(1, 28, 28), return_trajectory: bool = False, desc: str | None = None):
+           shape=(1, 28, 28), return_trajectory: bool = False, desc: str | None = None, eta: float = 0.0):
     """n samples by integrating dx/dt = v(x, t) (a VelocityField) from x_1 ~ N(0, I) at t = 1 to t = 0 in `steps`
     equal steps, in `heun_evaluations(steps)` or `steps` network evaluations (twice that with guidance w != 0).
     "heun" takes Heun steps and a last Euler step, as Karras et al. 2022 do (Algorithm 1): at t = 0 the network
     has only seen clean images, so its slope there treats the noise left in the Euler prediction as data and a Heun
-    step to t = 0 keeps part of it. Images clamped to [-1, 1], plus the states after each step (x_1 first,
-    unclamped) with return_trajectory."""
-    if method not in ("euler", "heun"):
-        raise ValueError(f"method must be 'euler' or 'heun', not {method!r}")
+    step to t = 0 keeps part of it. "ddim" takes ddim_step with `eta` (eta = 0: the same samples as "euler").
+    Images clamped to [-1, 1], plus the states after each step (x_1 first, unclamped) with return_trajectory."""
+    if method not in ("euler", "heun", "ddim"):
+        raise ValueError(f"method must be 'euler', 'heun' or 'ddim', not {method!r}")
+    if eta and method != "ddim":
+        raise ValueError(f"eta = {eta} needs method='ddim' (the {method} steps are deterministic)")
     device = next(v.parameters()).device
     x = gaussian(n, shape, generator, device)
     grid, frames = time_grid(steps), [x.cpu()]
@@ -136,7 +161,13 @@ def sample(v, n: int, steps: int = 10, method: str = "euler", y=None, w: float =
         return guided_velocity(v, x_, t_, y, w)
 
     for t, t_next in progress(list(zip(grid[:-1], grid[1:])), desc or f"{method} {steps}"):
-        x = heun_step(field, x, t, t_next) if method == "heun" and t_next > 0 else euler_step(x, field(x, t), t, t_next)
+        if method == "heun" and t_next > 0:
+            x = heun_step(field, x, t, t_next)
+        elif method == "ddim":
+            noise = gaussian(n, shape, generator, device) if eta and t_next > 0 else None
+            x = ddim_step(x, field(x, t), t, t_next, eta, noise)
+        else:
+            x = euler_step(x, field(x, t), t, t_next)
         if return_trajectory:
             frames.append(x.cpu())
     x = x.clamp(-1, 1)

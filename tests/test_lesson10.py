@@ -338,7 +338,7 @@ def test_generators_table_prints_every_row():
 def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
     import shutil
     from course_lib import checkpoint, train
-    from course_lib.benchmarks import generators
+    from course_lib.benchmarks import flow_rows, generators
     base, cond = tmp_path / "flow.pt", tmp_path / "flowc.pt"
     assert train.main(["flow", "--fast", "--out", str(base)]) == 0
     assert train.main(["flow", "--fast", "--conditional", "--init", str(base), "--out", str(cond)]) == 0
@@ -347,24 +347,33 @@ def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
                                     "--cpu-steps", "--cpu-eta-steps", "--cpu-dpm-steps", "2",
                                     "--flow-euler-steps", "1", "2", "--flow-heun-steps", "2",
                                     "--flow-guidance", "0", "1", "--flow-guidance-steps", "2",
-                                    "--flow-cfg-euler-steps", "3", "--flow-cfg-heun-steps", "2"])
+                                    "--flow-eta-steps", "2", "--flow-cfg-euler-steps", "3",
+                                    "--flow-cfg-heun-steps", "2", "--flow-cfg-eta-steps", "2"])
     rows = list(generators.rows(args))
     cpu = ([("CPU recipe, DPM-Solver++ 2 (diffusers)", 2)]
            if (checkpoint.CHECKPOINT_DIR / f"{generators.CPU_RECIPE}.pt").exists() else [])
     assert [(r["name"], r["nfe"]) for r in rows] == cpu + [
         ("flow matching, Euler 1", 1), ("flow matching, Euler 2", 2), ("flow matching, Heun 2 steps", 3),
+        ("flow matching, DDIM 2, eta 1", 2),
         ("flow CFG w=0, Euler 2", 2), ("flow CFG w=1, Euler 2", 4),  # guided: 2 evaluations a step
-        ("flow CFG w=0, Euler 3", 3), ("flow CFG w=0, Heun 2 steps", 3)]  # Heun: 2 evaluations a step, 1 for the last
-    flow_rows = rows[len(cpu):]
-    assert all(r["n"] == 8 and 0 <= r["in_between"] <= 1 and r["img_s"] > 0 for r in flow_rows)
+        ("flow CFG w=0, Euler 3", 3), ("flow CFG w=0, Heun 2 steps", 3),  # Heun: 2 evaluations a step, 1 for the last
+        ("flow CFG w=0, DDIM 2, eta 1", 2)]
+    measured = rows[len(cpu):]
+    assert all(r["n"] == 8 and 0 <= r["in_between"] <= 1 and r["img_s"] > 0 for r in measured)
     meta = {p: checkpoint.load_model(p)[1]["metrics"] for p in (base, cond)}
-    assert flow_rows[0]["train_s"] == pytest.approx(meta[base]["train_seconds"])
-    assert flow_rows[-1]["train_s"] == pytest.approx(generators.total_seconds(meta[cond]))  # with its init run
+    assert measured[0]["train_s"] == pytest.approx(meta[base]["train_seconds"])
+    assert measured[-1]["train_s"] == pytest.approx(generators.total_seconds(meta[cond]))  # with its init run
+    # another noise seed: other samples, and the seed in the row's name (so --append keeps both)
+    one = tiny + ["--only", "flow", "--flow", str(base), "--flow-euler-steps", "2", "--flow-heun-steps",
+                  "--flow-eta-steps"]
+    seeded = generators.measure(one + ["--seed", "3"])["rows"]
+    assert [r["name"] for r in seeded] == ["flow matching, Euler 2 (noise seed 3)"]
+    assert seeded[0]["IS"] != measured[1]["IS"]
     # missing checkpoints: the group is skipped with a note
     capsys.readouterr()
     none = generators.parse(["--only", "flow", "flowcfg", "--flow", str(tmp_path / "no.pt"),
                              "--flow-cfg", str(tmp_path / "no_cfg.pt")])
-    assert generators.flow_samplers(none, "cpu") == []
+    assert flow_rows.samplers(none, "cpu", generators.total_seconds) == []
     out = capsys.readouterr().out
     assert "no.pt missing: skipping the flow rows" in out and "no_cfg.pt missing: skipping the flowcfg rows" in out
     # the measured checkpoints name the shipped flow models only when their groups ran

@@ -220,6 +220,35 @@ def test_sample_with_the_exact_field_reaches_gaussian_data():
         flow.sample(model, 1, method="rk4")
 
 
+def test_ddim_step_is_lesson_10s_step_on_this_path():
+    from course_lib import diffusion
+    g = torch.Generator().manual_seed(0)
+    x, v, z = (torch.randn(4, 1, 4, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    for t, t_next in ((0.9, 0.7), (0.5, 0.45), (0.2, 0.0)):
+        assert torch.allclose(flow.ddim_step(x, v, t, t_next), flow.euler_step(x, v, t, t_next))  # eta = 0: Euler
+        a_t, a_next = flow.alpha_bar_of(t), flow.alpha_bar_of(t_next)
+        assert abs(float(flow.flow_time(torch.tensor(a_t))) - t) < 1e-6  # alpha_bar_of inverts flow_time
+        scale = lambda a: a ** 0.5 + (1 - a) ** 0.5  # noqa: E731  lesson 10's x_t = scale(a) * this path's x_t
+        eps_hat = x + (1 - t) * v
+        for eta in (0.5, 1.0):
+            lesson10 = diffusion.ddim_step(scale(a_t) * x, eps_hat, a_t, a_next, eta=eta, noise=z) / scale(a_next)
+            assert torch.allclose(flow.ddim_step(x, v, t, t_next, eta, noise=z), lesson10)
+    # from pure noise (t = 1, where lesson 10's step divides by zero) eta = 1 keeps none of eps_hat
+    assert torch.allclose(flow.ddim_step(x, v, 1.0, 0.8, 1.0, noise=z), 0.2 * (x - v) + 0.8 * z)
+
+
+def test_stochastic_sampling_with_the_exact_field_reaches_gaussian_data():
+    c, s = 0.25, 0.2
+    model = _GaussianData(c, s)
+    kw = dict(steps=400, shape=(1, 4, 4))
+    x = flow.sample(model, 2000, method="ddim", eta=1.0, generator=torch.Generator().manual_seed(0), **kw)
+    assert abs(float(x.mean()) - c) < 0.01 and abs(float(x.std()) / s - 1) < 0.03
+    same = [flow.sample(model, 8, method=m, generator=torch.Generator().manual_seed(1), **kw) for m in ("ddim", "euler")]
+    assert torch.allclose(*same, atol=1e-5)  # eta = 0: the Euler sampler (up to rounding)
+    with pytest.raises(ValueError, match="needs method='ddim'"):
+        flow.sample(model, 1, eta=1.0)
+
+
 def test_flow_time_reads_a_ddpm_state_as_a_point_of_the_path():
     from course_lib import diffusion
     ab = diffusion.alpha_bar(diffusion.make_schedule("cosine")).double()

@@ -32,3 +32,17 @@ def test_recorded_numbers_agree_with_the_checkpoints_metadata():
     for name, m in results["sr"]["models"].items():
         if not name.startswith("bicubic"):
             assert m["psnr"] == pytest.approx(checkpoint.read_checkpoint(name)["metrics"]["val_psnr"], abs=0.01), name
+
+
+def test_flow_rows_never_pick_a_row_measured_on_other_noise():
+    def row(name, IS, FD, nfe):
+        return dict(name=name, IS=IS, FD=FD, in_between=0.03, n=10_000, nfe=nfe)
+    rows = [row("flow matching, Euler 20", 8.5, 39.0, 20), row("flow matching, Euler 20 (noise seed 1)", 9.9, 1.0, 20),
+            row("diffusion, DDIM 20", 8.8, 28.0, 20),
+            row("flow CFG w=0, Euler 20", 9.6, 4.9, 20), row("flow CFG w=0, Euler 20 (noise seed 1)", 9.9, 3.0, 20)]
+    out = readme.flow_rows({r["name"]: r for r in rows})
+    uncond = next(r for r in out if "≤ 20 evaluations" in r[0] and "`flow_mnist`" in r[0])
+    assert "8.50 / 39.0" in uncond[1] and "9.90" not in uncond[1]
+    cond = next(r for r in out if "class-conditional" in r[0])
+    assert "flow CFG w=0, Euler 20:" in cond[0] and "the same on noise seed 1" in cond[0]
+    assert cond[1].startswith("9.60 / 4.9") and "9.90 / 3.0" in cond[1]  # the other noise shown beside, not picked

@@ -8,14 +8,13 @@ second while sampling on the machine that ran the benchmark (named in the result
 
 Rows: the real test digits (never seen by the judge; they are the FD reference, so no FD of their own) and real
 training digits as the real-data reference; the DCGAN with and without rejection sampling; the unconditional diffusion
-model `ddpm_mnist` with the course's samplers (DDIM 50, 20 and 10, deterministic and one stochastic row, DDPM 1000)
+model `ddpm_mnist` with the course's samplers (DDIM 50, 20 and 10, deterministic and stochastic (eta = 1), DDPM 1000)
 and diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
 `ddpm_mnist_cfg` at several w; the CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with
-`--cpu-dpm-steps` DPM-Solver++ rows); and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`):
-`flow_mnist` integrated with Euler (NFE = steps) and Heun (NFE = 2 x steps - 1, the last step an Euler step, so Heun
-3, 5 and 10 steps stand beside Euler 5, 10 and 20), and the class-conditional `flow_mnist_cfg` asked for every digit
-equally often at several guidance weights w with Euler (NFE doubled when w != 0), and unguided with more Euler steps
-and with Heun. A group whose checkpoint is missing is skipped. `--record` (or `python -m course_lib.benchmark --record
+`--cpu-dpm-steps` DPM-Solver++ rows); and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`;
+their rows: course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every row starts
+from noise seeded with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append keeps both
+and a row's spread over noise can be read). `--record` (or `python -m course_lib.benchmark --record
 generators`) stores the table in ddpm_mnist.pt's metadata, where lesson 10 reads it. The defaults measure every row on
 10,000 samples, as the recorded table's GPU rows were (about 2 minutes on one H200); rows measured on the CPU were
 added with `--append` (the table's `appended` list keeps each run's arguments), and `--n 1000 --n-ddpm 100` gives a
@@ -33,10 +32,10 @@ from ..device import device_name, get_device
 from ..diffusion import ddim_timesteps, make_schedule, sample_ddim, sample_ddpm
 from ..gan_metrics import class_coverage, classify, frechet_distance, inception_score
 from ..rejection import rejection_sample
-from .. import flow, schedulers
+from .. import schedulers
+from . import flow_rows
 
 DIFFUSION, GUIDED, CPU_RECIPE = "ddpm_mnist", "ddpm_mnist_cfg", "ddpm_mnist_cpu"
-FLOW, FLOW_GUIDED = "flow_mnist", "flow_mnist_cfg"  # the defaults of --flow and --flow-cfg
 GROUPS = ("real", "dcgan", "diffusion", "cfg", "cpu", "flow", "flowcfg", "ddpm")
 IN_BETWEEN = 0.9
 
@@ -57,9 +56,9 @@ def scores(clf, images01, test_feats, n_common: int, fd: bool = True) -> dict:
 
 
 @torch.no_grad()
-def timed(fn, n: int, batch_size: int, device):
+def timed(fn, n: int, batch_size: int, device, seed: int = 0):
     """Images in [0, 1] (on the CPU) from fn(count, generator) in batches, and images per second."""
-    g, chunks = torch.Generator(device=device).manual_seed(0), []
+    g, chunks = torch.Generator(device=device).manual_seed(seed), []
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -81,42 +80,12 @@ def diffusion_samplers(model, betas, args, label: str) -> list:
     return rows
 
 
-def flow_samplers(args, device) -> list:
-    """(row name, NFE, training seconds, fn(count, generator)) of the flow-matching groups asked for; a group whose
-    checkpoint is missing is skipped with a note."""
-    out = []
-    for group, name in (("flow", args.flow), ("flowcfg", args.flow_cfg)):
-        if group not in args.only:
-            continue
-        if not checkpoint.resolve(name).exists():
-            print(f"{name} missing: skipping the {group} rows (`python -m course_lib.train flow"
-                  f"{' --conditional --minutes 70' if group == 'flowcfg' else ''}`)")
-            continue
-        net, meta = checkpoint.load_model(name, device)
-        v, s, steps = flow.VelocityField(net), total_seconds(meta["metrics"]), args.flow_guidance_steps
-        if group == "flow":
-            out += [(f"flow matching, Euler {k}", k, s, lambda c, g, k=k, v=v: flow.sample(v, c, k, generator=g))
-                    for k in args.flow_euler_steps]
-            out += [(f"flow matching, Heun {k} steps", flow.heun_evaluations(k), s,
-                     lambda c, g, k=k, v=v: flow.sample(v, c, k, "heun", generator=g)) for k in args.flow_heun_steps]
-        else:  # every digit equally often, as the CFG rows
-            digits = lambda c: torch.arange(c, device=device) % 10  # noqa: E731
-            out += [(f"flow CFG w={w:g}, Euler {steps}", steps * (1 + (w != 0)), s,
-                     lambda c, g, w=w, v=v: flow.sample(v, c, steps, y=digits(c), w=w, generator=g))
-                    for w in args.flow_guidance]
-            unguided = ([("euler", k, k) for k in args.flow_cfg_euler_steps]
-                        + [("heun", k, flow.heun_evaluations(k)) for k in args.flow_cfg_heun_steps])
-            out += [(f"flow CFG w=0, {m.title()} {k}{' steps' * (m == 'heun')}", nfe, s,
-                     lambda c, g, m=m, k=k, v=v: flow.sample(v, c, k, m, y=digits(c), generator=g))
-                    for m, k, nfe in unguided]
-    return out
-
-
 def dcgan_rows(clf, test_feats, args, device):
     """The shipped DCGAN, and with discriminator rejection sampling (lesson 05)."""
     n_common = args.n_common
     G, g_meta = checkpoint.load_model("dcgan_mnist", device)
-    images, rate = timed(lambda k, g: G(torch.randn(k, G.nz, generator=g, device=device)), args.n, 1000, device)
+    images, rate = timed(lambda k, g: G(torch.randn(k, G.nz, generator=g, device=device)), args.n, 1000, device,
+                         args.seed)
     yield {"name": "DCGAN (shipped)", "nfe": 1, "train_s": g_meta["metrics"].get("train_seconds"), "img_s": rate,
            **scores(clf, images, test_feats, n_common)}
     try:
@@ -125,7 +94,7 @@ def dcgan_rows(clf, test_feats, args, device):
         images, rate = timed(lambda k, g: rejection_sample(G, D, k, m["logit_max"], m["gamma"],
                                                            seed=int(torch.randint(2**31, (1,), generator=g,
                                                                                   device=device)))[0],
-                             args.n, 1000, device)
+                             args.n, 1000, device, args.seed)
         yield {"name": f"DCGAN + DRS (accept {m['acceptance']:.0%})", "nfe": 1 / m["acceptance"],
                "train_s": (g_meta["metrics"].get("train_seconds") or 0) + m["train_seconds"], "img_s": rate,
                **scores(clf, images, test_feats, n_common)}
@@ -151,7 +120,7 @@ def rows(args):
     betas, train_s = make_schedule(meta["metrics"]["schedule"], meta["metrics"]["T"]), total_seconds(meta["metrics"])
     ddim_rate = None
     for name, nfe, n, fn in diffusion_samplers(model, betas, args, "diffusion") if "diffusion" in only else []:
-        images, rate = timed(fn, n, args.batch_size, device)
+        images, rate = timed(fn, n, args.batch_size, device, args.seed)
         ddim_rate = ddim_rate or rate * nfe  # network evaluations per second, from the first row
         yield {"name": name, "nfe": nfe, "train_s": train_s, "img_s": rate, **scores(clf, images, test_feats, n_common)}
     if "cfg" in only and checkpoint.CHECKPOINT_DIR.joinpath(f"{GUIDED}.pt").exists():
@@ -161,7 +130,7 @@ def rows(args):
         for w, below in plain:  # every digit equally often
             fn = (lambda c, g, w=w, below=below: sample_ddim(cfg, c, betas, args.guidance_steps, w=w, generator=g,
                                                              y=torch.arange(c, device=device) % 10, guide_below=below))
-            images, rate = timed(fn, args.n_ddim, args.batch_size, device)
+            images, rate = timed(fn, args.n_ddim, args.batch_size, device, args.seed)
             guided = sum(t < (below or len(betas)) for t in ddim_timesteps(len(betas), args.guidance_steps)) * (w != 0)
             yield {"name": f"CFG w={w:g}" + (f" at t<{below}" if below else "") + f", DDIM {args.guidance_steps}",
                    "nfe": args.guidance_steps + guided, "train_s": cfg_s, "img_s": rate,
@@ -172,11 +141,11 @@ def rows(args):
         steps = argparse.Namespace(n_ddim=args.n_ddim, ddim_steps=args.cpu_steps, eta_steps=args.cpu_eta_steps,
                                    dpm_steps=args.cpu_dpm_steps)
         for name, nfe, n, fn in diffusion_samplers(small, small_betas, steps, "CPU recipe"):
-            images, rate = timed(fn, n, args.batch_size, device)
+            images, rate = timed(fn, n, args.batch_size, device, args.seed)
             yield {"name": name, "nfe": nfe, "train_s": total_seconds(small_meta["metrics"]), "img_s": rate,
                    **scores(clf, images, test_feats, n_common)}
-    for name, nfe, seconds, fn in flow_samplers(args, device):
-        images, rate = timed(fn, args.n_ddim, args.batch_size, device)
+    for name, nfe, seconds, fn in flow_rows.samplers(args, device, total_seconds):
+        images, rate = timed(fn, args.n_ddim, args.batch_size, device, args.seed)
         yield {"name": name, "nfe": nfe, "train_s": seconds, "img_s": rate, **scores(clf, images, test_feats, n_common)}
     if "ddpm" not in only:
         return
@@ -184,17 +153,19 @@ def rows(args):
     n = args.n_ddpm
     if args.ddpm_seconds and ddim_rate:
         n = max(args.n_common, min(n, int(ddim_rate * args.ddpm_seconds / T) // 1000 * 1000))
-    images, rate = timed(lambda c, g: sample_ddpm(model, c, betas, generator=g), n, args.batch_size, device)
+    images, rate = timed(lambda c, g: sample_ddpm(model, c, betas, generator=g), n, args.batch_size, device,
+                         args.seed)
     yield {"name": f"diffusion, DDPM {T}", "nfe": T, "train_s": train_s, "img_s": rate,
            **scores(clf, images, test_feats, n_common)}
 
 
 def table(rows: list[dict], n_common: int) -> str:
-    lines = [f"{'':<40}{'n':>6}{'IS':>7}{'FD':>8}{f'IS@{n_common}':>9}{f'FD@{n_common}':>9}{'digits %':>13}"
+    width = max([40] + [len(r["name"]) + 1 for r in rows])  # the name column fits the longest name
+    lines = [f"{'':<{width}}{'n':>6}{'IS':>7}{'FD':>8}{f'IS@{n_common}':>9}{f'FD@{n_common}':>9}{'digits %':>13}"
              f"{'in-betw.':>9}{'train s':>9}{'NFE':>7}{'img/s':>9}"]
     fmt = (lambda v, spec: format(v, spec) if v is not None else "-")
     for r in rows:
-        lines.append(f"{r['name']:<40}{r['n']:>6}{r['IS']:>7.2f}{fmt(r['FD'], '>8.2f'):>8}{r['IS_common']:>9.2f}"
+        lines.append(f"{r['name']:<{width}}{r['n']:>6}{r['IS']:>7.2f}{fmt(r['FD'], '>8.2f'):>8}{r['IS_common']:>9.2f}"
                      f"{fmt(r['FD_common'], '>9.2f'):>9}{100 * r['min_class']:>6.1f}-{100 * r['max_class']:<5.1f}"
                      f"{100 * r['in_between']:>8.1f}%{fmt(r['train_s'], '>9.0f'):>9}{fmt(r['nfe'], '>7.1f'):>7}"
                      f"{fmt(r['img_s'], '>9.3g'):>9}")
@@ -208,7 +179,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--n-ddpm", type=int, default=10_000, help="samples for the 1000-step ancestral row")
     p.add_argument("--ddpm-seconds", type=float, default=0, help="cap the DDPM row's samples to about this time")
     p.add_argument("--n-common", type=int, default=1_000, help="the sample count of the IS@n and FD@n columns")
-    p.add_argument("--ddim-steps", type=int, nargs="+", default=[50, 20, 10])
+    p.add_argument("--ddim-steps", type=int, nargs="*", default=[50, 20, 10], help="deterministic DDIM rows")
     p.add_argument("--eta-steps", type=int, nargs="*", default=[50], help="stochastic DDIM (eta = 1) rows")
     p.add_argument("--dpm-steps", type=int, nargs="*", default=[10, 20], help="DPM-Solver++ rows (diffusers)")
     p.add_argument("--guidance", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0, 4.0], help="CFG weights w")
@@ -219,15 +190,9 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--cpu-steps", type=int, nargs="*", default=[50, 20], help="DDIM rows of the CPU-recipe model")
     p.add_argument("--cpu-eta-steps", type=int, nargs="*", default=[50], help="its stochastic DDIM rows (eta = 1)")
     p.add_argument("--cpu-dpm-steps", type=int, nargs="*", default=[], help="its DPM-Solver++ rows (diffusers)")
-    p.add_argument("--flow", default=FLOW, help="the flow-matching checkpoint (a shipped name or a path)")
-    p.add_argument("--flow-cfg", default=FLOW_GUIDED, help="the class-conditional flow-matching checkpoint")
-    p.add_argument("--flow-euler-steps", type=int, nargs="*", default=[5, 10, 20, 50], help="Euler rows (NFE = steps)")
-    p.add_argument("--flow-heun-steps", type=int, nargs="*", default=[3, 5, 10], help="Heun rows (NFE = 2 x steps - 1)")
-    p.add_argument("--flow-guidance", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0], help="flow CFG weights w")
-    p.add_argument("--flow-guidance-steps", type=int, default=10, help="Euler steps of the guided flow rows")
-    p.add_argument("--flow-cfg-euler-steps", type=int, nargs="*", default=[20], help="its further unguided Euler rows")
-    p.add_argument("--flow-cfg-heun-steps", type=int, nargs="*", default=[10], help="its unguided Heun rows")
+    flow_rows.add_arguments(p)
     p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0, help="the noise's seed (another adds '(noise seed S)' to the rows)")
     p.add_argument("--only", nargs="+", default=list(GROUPS), choices=GROUPS, help="measure only these groups of rows")
     p.add_argument("--record", action="store_true", help=f"store the table in {DIFFUSION}.pt's metadata")
     p.add_argument("--append", action="store_true", help="with --record: add these rows to the recorded table "
@@ -259,7 +224,8 @@ def measure(argv=None) -> dict:
     name = device_name(device)
     where = name if device.type == "cuda" else f"{name}, {torch.get_num_threads()} threads"
     for row in rows(args):
-        out.append({**row, "device": where})
+        row = {**row, "name": row["name"] + (f" (noise seed {args.seed})" if args.seed else ""), "device": where}
+        out.append(row)
         print(table([row], args.n_common).splitlines()[-1], flush=True)
     return {"checkpoints": checkpoints(args), "rows": out,
             "n_common": args.n_common, "threads": torch.get_num_threads(), "device": str(device),

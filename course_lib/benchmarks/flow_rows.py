@@ -1,0 +1,62 @@
+"""Lesson 11's rows of the generators benchmark (course_lib.benchmarks.generators): the flow-matching models.
+
+`flow_mnist` integrated with Euler (NFE = steps) and Heun (NFE = 2 x steps - 1, the last step an Euler step, so Heun
+3, 5 and 10 steps stand beside Euler 5, 10 and 20), and sampled stochastically with lesson 10's DDIM step read on the
+straight path with eta = 1 (course_lib.flow.ddim_step; NFE = steps); the class-conditional `flow_mnist_cfg` asked
+for every digit equally often at several guidance weights w with Euler (NFE doubled when w != 0), and unguided with
+more Euler steps, with Heun and with DDIM eta 1. A group whose checkpoint is missing is skipped with a note.
+"""
+import torch
+
+from .. import checkpoint, flow
+
+FLOW, FLOW_GUIDED = "flow_mnist", "flow_mnist_cfg"  # the defaults of --flow and --flow-cfg
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--flow", default=FLOW, help="the flow-matching checkpoint (a shipped name or a path)")
+    p.add_argument("--flow-cfg", default=FLOW_GUIDED, help="the class-conditional flow-matching checkpoint")
+    p.add_argument("--flow-euler-steps", type=int, nargs="*", default=[5, 10, 20, 50], help="Euler rows (NFE = steps)")
+    p.add_argument("--flow-heun-steps", type=int, nargs="*", default=[3, 5, 10], help="Heun rows (NFE = 2 x steps - 1)")
+    p.add_argument("--flow-eta-steps", type=int, nargs="*", default=[10, 20],
+                   help="stochastic rows: DDIM on the straight path, eta = 1 (NFE = steps)")
+    p.add_argument("--flow-guidance", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0], help="flow CFG weights w")
+    p.add_argument("--flow-guidance-steps", type=int, default=10, help="Euler steps of the guided flow rows")
+    p.add_argument("--flow-cfg-euler-steps", type=int, nargs="*", default=[20], help="its further unguided Euler rows")
+    p.add_argument("--flow-cfg-heun-steps", type=int, nargs="*", default=[10], help="its unguided Heun rows")
+    p.add_argument("--flow-cfg-eta-steps", type=int, nargs="*", default=[10, 20], help="its unguided DDIM eta 1 rows")
+
+
+def unguided(args, prefix: str) -> list:
+    """(method, steps, NFE, row name) of the unguided samplers `args` asks for under a group's options `prefix`."""
+    opt = lambda what: getattr(args, f"{prefix}_{what}_steps")  # noqa: E731
+    return ([("euler", k, k, f"Euler {k}") for k in opt("euler")]
+            + [("heun", k, flow.heun_evaluations(k), f"Heun {k} steps") for k in opt("heun")]
+            + [("ddim", k, k, f"DDIM {k}, eta 1") for k in opt("eta")])
+
+
+def samplers(args, device, seconds) -> list:
+    """(row name, NFE, training seconds, fn(count, generator)) of the flow-matching groups asked for; `seconds(meta)`
+    is a checkpoint's training time."""
+    out = []
+    for group, name in (("flow", args.flow), ("flowcfg", args.flow_cfg)):
+        if group not in args.only:
+            continue
+        if not checkpoint.resolve(name).exists():
+            print(f"{name} missing: skipping the {group} rows (`python -m course_lib.train flow"
+                  f"{' --conditional --minutes 70' if group == 'flowcfg' else ''}`)")
+            continue
+        net, meta = checkpoint.load_model(name, device)
+        v, s, steps = flow.VelocityField(net), seconds(meta["metrics"]), args.flow_guidance_steps
+
+        def fn(m, k, y=None, w=0.0, v=v):
+            return lambda c, g: flow.sample(v, c, k, m, y=None if y is None else y(c), w=w, generator=g,
+                                            eta=1.0 if m == "ddim" else 0.0)
+        if group == "flow":
+            out += [(f"flow matching, {label}", nfe, s, fn(m, k)) for m, k, nfe, label in unguided(args, "flow")]
+            continue
+        digits = lambda c: torch.arange(c, device=device) % 10  # noqa: E731  every digit equally often
+        out += [(f"flow CFG w={w:g}, Euler {steps}", steps * (1 + (w != 0)), s, fn("euler", steps, digits, w))
+                for w in args.flow_guidance]
+        out += [(f"flow CFG w=0, {label}", nfe, s, fn(m, k, digits)) for m, k, nfe, label in unguided(args, "flow_cfg")]
+    return out
