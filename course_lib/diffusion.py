@@ -108,6 +108,12 @@ def ancestral_step(x_t, t: int, eps_hat, betas: torch.Tensor, alpha_bars: torch.
     return mean + math.sqrt(beta) * noise
 
 
+def ddim_sigma(a_t: float, a_prev: float, eta: float) -> float:
+    """DDIM's Eq. 16: sigma = eta sqrt((1 - a_prev) / (1 - a_t)) sqrt(1 - a_t / a_prev), the noise of a step from
+    alpha_bar a_t to a_prev (0 when eta = 0, and for a step to a_prev = 1)."""
+    return eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)) if eta else 0.0
+
+
 def ddim_step(x_t, eps_hat, a_t: float, a_prev: float, clip: bool = False, eta: float = 0.0, noise=None):
     """DDIM (Song et al. 2021, Eq. 12): predict x_0, then move to the noise level a_prev (an alpha_bar),
     x_prev = sqrt(a_prev) x0_hat + sqrt(1 - a_prev - sigma^2) eps_hat + sigma z, with Eq. 16's
@@ -116,7 +122,7 @@ def ddim_step(x_t, eps_hat, a_t: float, a_prev: float, clip: bool = False, eta: 
     x0_hat = predict_x0(x_t, eps_hat, a_t)
     if clip:
         x0_hat = x0_hat.clamp(-1, 1)
-    sigma = eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)) if eta else 0.0
+    sigma = ddim_sigma(a_t, a_prev, eta)
     x_prev = math.sqrt(a_prev) * x0_hat + math.sqrt(max(1 - a_prev - sigma ** 2, 0.0)) * eps_hat
     if sigma:
         x_prev = x_prev + sigma * (torch.randn_like(x_t) if noise is None else noise)

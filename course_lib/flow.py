@@ -27,7 +27,7 @@ Images live in [-1, 1].
 import torch
 from torch import nn
 
-from .diffusion import gaussian
+from .diffusion import ddim_sigma, gaussian
 from .loop import progress
 
 TIME_SCALE = 1000.0  # the U-Net's time input is TIME_SCALE * t, the scale of lesson 10's integer steps
@@ -106,12 +106,13 @@ def ddim_step(x: torch.Tensor, v: torch.Tensor, t: float, t_next: float, eta: fl
 
         x_{t_next} = (1 - t_next) x0_hat + sqrt(t_next^2 - c^2) eps_hat + c z,   z ~ N(0, I),
 
-    with c = eta t_next sqrt((1 - a_t / a_next) / (1 - a_t)): Eq. 16's sigma divided by sqrt(a) + sqrt(1 - a), the
-    factor that turns lesson 10's x_t into this path's (a = alpha_bar_of(t)). With eta = 0 it is exactly
-    euler_step; eta = 1 replaces part of eps_hat with fresh noise at every step, as lesson 10's DDIM with eta 1."""
+    with c = eta t_next sqrt((1 - a_t / a_next) / (1 - a_t)): Eq. 16's sigma (diffusion.ddim_sigma) divided by
+    sqrt(a) + sqrt(1 - a), the factor that turns lesson 10's x_t into this path's (a = alpha_bar_of(t)). With eta = 0
+    it is exactly euler_step; eta = 1 replaces part of eps_hat with fresh noise at every step, as lesson 10's DDIM
+    with eta 1."""
     x0_hat, eps_hat = x - t * v, x + (1 - t) * v
     a_t, a_next = alpha_bar_of(t), alpha_bar_of(t_next)
-    c = eta * t_next * ((1 - a_t / a_next) / (1 - a_t)) ** 0.5 if eta and t_next > 0 else 0.0
+    c = ddim_sigma(a_t, a_next, eta) / (a_next ** 0.5 + (1 - a_next) ** 0.5)
     out = (1 - t_next) * x0_hat + max(t_next ** 2 - c ** 2, 0.0) ** 0.5 * eps_hat
     return out + c * (torch.randn_like(x) if noise is None else noise) if c else out
 
