@@ -15,6 +15,8 @@ A network v_theta(x_t, t) regresses that velocity: the conditional flow-matching
 
 whose gradient equals that of regressing the unknown marginal velocity field u_t(x) = E[eps - x_0 | x_t = x]
 (Theorem 2, assuming p_t(x) > 0), the field whose ODE dx/dt = u_t(x) carries N(0, I) at t = 1 to the data at t = 0 (Theorem 1).
+Another density of t that is positive on (0, 1) reweights the loss over t and leaves that minimiser in place;
+`training_times` also draws Esser et al.'s logit-normal times (Sec. 3.1), which favour the middle of the path.
 Sampling integrates that ODE from t = 1 to t = 0: Euler (one network evaluation per step) or Heun's second-order
 method (two). Lesson 10's DDIM step, read on this path (`ddim_step`), is Euler's step when eta = 0 and a stochastic
 sampler of the same model when eta > 0. Classifier-free guidance combines velocities as lesson 10 combined eps (Ho & Salimans 2022, Eq. 6):
@@ -31,6 +33,7 @@ from .diffusion import ddim_sigma, gaussian
 from .loop import progress
 
 TIME_SCALE = 1000.0  # the U-Net's time input is TIME_SCALE * t, the scale of lesson 10's integer steps
+TIME_SAMPLINGS = ("uniform", "logit-normal")  # the densities of the training times (`training_times`)
 
 
 # ---------------------------------------------------------------- the path and its velocity
@@ -71,10 +74,22 @@ def guided_velocity(v, x: torch.Tensor, t, y=None, w: float = 0.0) -> torch.Tens
     return (1 + w) * cond - w * uncond
 
 
-def flow_loss(v, x0: torch.Tensor, y=None, generator=None) -> torch.Tensor:
-    """L_CFM (Lipman et al. Eq. 9) on one batch: t ~ U[0, 1] per image, eps ~ N(0, I), the mean squared error
-    between v(x_t, t [, y]) and eps - x_0."""
-    t = torch.rand(x0.shape[0], generator=generator, device=x0.device)
+def training_times(n: int, sampling: str = "uniform", generator=None, device=None) -> torch.Tensor:
+    """n training times: t ~ U[0, 1] (Lipman et al.'s L_CFM), or "logit-normal": t = sigmoid(u), u ~ N(0, 1),
+    the density pi_ln(t; 0, 1) of Esser et al. 2024 (Sec. 3.1), which puts more of the training on middle times,
+    where the velocity is hardest to predict, and less near t = 0 and 1. Any density that is positive on (0, 1)
+    reweights the loss over t without moving its minimiser, the marginal field u_t."""
+    if sampling == "uniform":
+        return torch.rand(n, generator=generator, device=device)
+    if sampling == "logit-normal":
+        return torch.sigmoid(torch.randn(n, generator=generator, device=device))
+    raise ValueError(f"time sampling {sampling!r}: use one of {', '.join(TIME_SAMPLINGS)}")
+
+
+def flow_loss(v, x0: torch.Tensor, y=None, generator=None, sampling: str = "uniform") -> torch.Tensor:
+    """L_CFM (Lipman et al. Eq. 9) on one batch: t ~ U[0, 1] per image (or `training_times`' other density),
+    eps ~ N(0, I), the mean squared error between v(x_t, t [, y]) and eps - x_0."""
+    t = training_times(x0.shape[0], sampling, generator, x0.device)
     eps = torch.randn(x0.shape, generator=generator, device=x0.device)
     out = v(interpolate(x0, eps, t), t) if y is None else v(interpolate(x0, eps, t), t, y)
     return (out.float() - target_velocity(x0, eps)).pow(2).mean()

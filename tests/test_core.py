@@ -119,6 +119,9 @@ def test_checkpoint_describe_lists_every_training_run():
     line = checkpoint.describe("m", {"config": {"channels": 4}, "metrics": second})
     assert line == ("m: 4 channels, cosine schedule, on CPU: 10 steps of batch 8 (2.0 min) then 5 steps of batch 16 "
                     "(0.5 min, load 1.9 before); final loss 0.2500")
+    flow_run = {**first, "objective": "flow matching, t ~ U[0, 1]"}  # no schedule: the objective says what it learned
+    assert checkpoint.describe("f", {"config": {"channels": 4}, "metrics": flow_run}).startswith(
+        "f: 4 channels, flow matching, t ~ U[0, 1], on CPU: 10 steps")
 
 
 def test_checkpoint_errors_say_what_is_wrong(tmp_path):

@@ -265,6 +265,36 @@ def test_flow_time_reads_a_ddpm_state_as_a_point_of_the_path():
         assert torch.allclose(v, flow.target_velocity(x0[i:i + 1], eps[i:i + 1]))
 
 
+def test_training_times_uniform_and_logit_normal():
+    g = torch.Generator().manual_seed(0)
+    uniform = flow.training_times(200_000, "uniform", generator=g)
+    ln = flow.training_times(200_000, "logit-normal", generator=g)
+    assert uniform.shape == ln.shape == (200_000,) and (0 <= uniform).all() and (uniform < 1).all()
+    assert (0 < ln).all() and (ln < 1).all()
+    logit = torch.log(ln / (1 - ln))
+    assert abs(float(logit.mean())) < 0.01 and abs(float(logit.std()) - 1) < 0.01  # u = logit(t) ~ N(0, 1)
+    middle = lambda t: float(((t > torch.sigmoid(torch.tensor(-1.0))) & (t < torch.sigmoid(torch.tensor(1.0)))).float().mean())
+    assert abs(middle(ln) - 0.6827) < 0.005 and abs(middle(uniform) - 0.4621) < 0.005  # P(|u| < 1) vs its length
+    with pytest.raises(ValueError, match="uniform, logit-normal"):
+        flow.training_times(4, "lognormal")
+
+
+def test_flow_loss_draws_its_times_from_the_chosen_density():
+    seen = []
+
+    def field(x, t):
+        seen.append(t)
+        return torch.zeros_like(x)
+
+    x0 = torch.zeros(5000, 1, 2, 2)
+    for sampling in flow.TIME_SAMPLINGS:
+        loss = flow.flow_loss(field, x0, generator=torch.Generator().manual_seed(3), sampling=sampling)
+        g = torch.Generator().manual_seed(3)
+        t = flow.training_times(5000, sampling, generator=g)
+        eps = torch.randn(x0.shape, generator=g)
+        assert torch.equal(seen[-1], t) and torch.allclose(loss, eps.pow(2).mean())
+
+
 # ---------------------------------------------------------------- the recipe
 def test_fast_flow_recipe_and_its_conditional_continuation(tmp_path, monkeypatch):
     from course_lib import checkpoint, train
@@ -278,7 +308,11 @@ def test_fast_flow_recipe_and_its_conditional_continuation(tmp_path, monkeypatch
     assert m["steps"] == 3 and m["recipe"]["batch_size"] == 16 and m["images_seen"] == 3 * 16
     assert {"threads", "train_seconds", "load_before", "load_after", "objective", "loss"} <= set(m)
     assert "flow matching" in m["objective"] and m["time_scale"] == flow.TIME_SCALE
-    assert "schedule" not in m["recipe"] and "T" not in m["recipe"]
+    assert "schedule" not in m["recipe"] and "T" not in m["recipe"] and m["recipe"]["time_sampling"] == "logit-normal"
+    assert "t ~ sigmoid(N(0, 1))" in m["objective"]
+    with pytest.raises(SystemExit, match="use one of uniform, logit-normal"):
+        train.main(["flow", "--fast", "--time-sampling", "lognormal", "--out", str(tmp_path / "bad.pt")])
+    assert not (tmp_path / "bad.pt").exists()  # a bad option stops before training
 
     built = {}
     build = ddpm.build
