@@ -33,7 +33,7 @@ from .diffusion import ddim_sigma, gaussian
 from .loop import progress
 
 TIME_SCALE = 1000.0  # the U-Net's time input is TIME_SCALE * t, the scale of lesson 10's integer steps
-TIME_SAMPLINGS = ("uniform", "logit-normal")  # the densities of the training times (`training_times`)
+TIME_SAMPLINGS = {"uniform": "U[0, 1]", "logit-normal": "sigmoid(N(0, 1)) (logit-normal)"}  # `training_times`' laws
 
 
 # ---------------------------------------------------------------- the path and its velocity

@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
     def loss_fn(model, x0, y):
         return flow_loss(VelocityField(model), x0, y=y, sampling=args.time_sampling)
 
-    t_law = "U[0, 1]" if args.time_sampling == "uniform" else "sigmoid(N(0, 1)) (logit-normal)"
+    t_law = TIME_SAMPLINGS[args.time_sampling]
     ddpm.run(args, device, loss_fn, {"objective": f"flow matching, x_t = (1 - t) x_0 + t eps, t ~ {t_law}",
                                      "time_scale": TIME_SCALE})
     return common.finish()
