@@ -21,7 +21,9 @@ Sampling integrates that ODE from t = 1 to t = 0: Euler (one network evaluation 
 method (two). Lesson 10's DDIM step, read on this path (`ddim_step`), is Euler's step when eta = 0 and a stochastic
 sampler of the same model when eta > 0. Classifier-free guidance combines velocities as lesson 10 combined eps (Ho & Salimans 2022, Eq. 6):
 at fixed x_t and t, v = (eps - x_t) / (1 - t) is affine in eps, and the weights (1 + w, -w) sum to 1, so the
-combination is the same.
+combination is the same. Autoguidance (Karras et al. 2024, Eq. 3) combines the same way with a weaker model of the
+same task in place of the unconditional one, (1 + w) v(x_t, t) - w v_weak(x_t, t) (their w is 1 + w): it needs no
+labels, so it also guides an unconditional model.
 
 The network is lesson 10's U-Net, unchanged: `VelocityField` feeds it TIME_SCALE * t (the scale of lesson 10's steps).
 Images live in [-1, 1].
@@ -61,9 +63,13 @@ class VelocityField(nn.Module):
         return self.net(x, tt) if y is None else self.net(x, tt, y)
 
 
-def guided_velocity(v, x: torch.Tensor, t, y=None, w: float = 0.0) -> torch.Tensor:
+def guided_velocity(v, x: torch.Tensor, t, y=None, w: float = 0.0, guide=None) -> torch.Tensor:
     """v(x, t [, y]); with labels y and w != 0, the guided combination (1 + w) v(x, t, y) - w v(x, t, null)
-    (one batched call of twice the size)."""
+    (one batched call of twice the size). With a weaker VelocityField `guide` of the same task (and w != 0):
+    autoguidance, (1 + w) v(x, t [, y]) - w guide(x, t [, y]) (Karras et al. 2024, Eq. 3 with their w = 1 + w)."""
+    if guide is not None:
+        own = guided_velocity(v, x, t, y)
+        return own if w == 0 else (1 + w) * own - w * guided_velocity(guide, x, t, y)
     if y is None:
         return v(x, t)
     if w == 0:
@@ -158,9 +164,11 @@ def time_grid(steps: int) -> list[float]:
 
 @torch.no_grad()
 def sample(v, n: int, steps: int = 10, method: str = "euler", y=None, w: float = 0.0, generator=None,
-           shape=(1, 28, 28), return_trajectory: bool = False, desc: str | None = None, eta: float = 0.0):
+           shape=(1, 28, 28), return_trajectory: bool = False, desc: str | None = None, eta: float = 0.0,
+           guide=None):
     """n samples by integrating dx/dt = v(x, t) (a VelocityField) from x_1 ~ N(0, I) at t = 1 to t = 0 in `steps`
-    equal steps, in `heun_evaluations(steps)` or `steps` network evaluations (twice that with guidance w != 0).
+    equal steps, in `heun_evaluations(steps)` or `steps` network evaluations (twice that with guidance w != 0:
+    classifier-free with labels y, or autoguidance by the weaker VelocityField `guide`; guided_velocity).
     "heun" takes Heun steps and a last Euler step, as Karras et al. 2022 do (Algorithm 1): at t = 0 the network
     has only seen clean images, so its slope there treats the noise left in the Euler prediction as data and a Heun
     step to t = 0 keeps part of it. "ddim" takes ddim_step with `eta` (eta = 0: the same samples as "euler").
@@ -174,7 +182,7 @@ def sample(v, n: int, steps: int = 10, method: str = "euler", y=None, w: float =
     grid, frames = time_grid(steps), [x.cpu()]
 
     def field(x_, t_):
-        return guided_velocity(v, x_, t_, y, w)
+        return guided_velocity(v, x_, t_, y, w, guide)
 
     for t, t_next in progress(list(zip(grid[:-1], grid[1:])), desc or f"{method} {steps}"):
         if method == "heun" and t_next > 0:

@@ -369,6 +369,17 @@ def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
     seeded = generators.measure(one + ["--seed", "3"])["rows"]
     assert [r["name"] for r in seeded] == ["flow matching, Euler 2 (noise seed 3)"]
     assert seeded[0]["IS"] != measured[1]["IS"]
+    # autoguidance: the unconditional model guided by another (here the fast model by itself, which changes nothing);
+    # every evaluation calls both, and the training time is both runs'
+    ag = generators.parse(tiny + ["--only", "flowag", "--flow", str(base), "--flow-guide", str(base),
+                                  "--flow-autoguidance", "1", "--flow-ag-euler-steps", "2", "--flow-ag-heun-steps", "2",
+                                  "--flow-ag-eta-steps", "2"])
+    guided = list(generators.rows(ag))
+    assert [(r["name"], r["nfe"]) for r in guided] == [
+        ("flow matching + autoguidance w=1, Euler 2", 4), ("flow matching + autoguidance w=1, Heun 2 steps", 6),
+        ("flow matching + autoguidance w=1, DDIM 2, eta 1", 4)]
+    assert guided[0]["train_s"] == pytest.approx(2 * meta[base]["train_seconds"])
+    assert guided[0]["IS"] == pytest.approx(measured[1]["IS"], abs=1e-4)  # a guide equal to the model: Euler 2's samples
     # missing checkpoints: the group is skipped with a note
     capsys.readouterr()
     none = generators.parse(["--only", "flow", "flowcfg", "--flow", str(tmp_path / "no.pt"),
@@ -376,10 +387,16 @@ def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
     assert flow_rows.samplers(none, "cpu", generators.total_seconds) == []
     out = capsys.readouterr().out
     assert "no.pt missing: skipping the flow rows" in out and "no_cfg.pt missing: skipping the flowcfg rows" in out
+    no_guide = generators.parse(["--only", "flowag", "--flow", str(base), "--flow-guide", str(tmp_path / "weak.pt")])
+    assert flow_rows.samplers(no_guide, "cpu", generators.total_seconds) == []
+    out = capsys.readouterr().out
+    assert "weak.pt missing: skipping the flowag rows" in out and "--channels 16 --minutes 7" in out
     # the measured checkpoints name the shipped flow models only when their groups ran
     monkeypatch.setattr(checkpoint, "CHECKPOINT_DIR", tmp_path)
     shutil.copy(base, tmp_path / "flow_mnist.pt"), shutil.copy(cond, tmp_path / "flow_mnist_cfg.pt")
     assert generators.checkpoints(generators.parse(["--only", "flow", "flowcfg"])) == ["flow_mnist", "flow_mnist_cfg"]
+    shutil.copy(base, tmp_path / "flow_mnist_guide.pt")
+    assert generators.checkpoints(generators.parse(["--only", "flowag"])) == ["flow_mnist", "flow_mnist_guide"]
     assert generators.checkpoints(generators.parse(["--only", "flowcfg"])) == ["flow_mnist_cfg"]
     assert generators.checkpoints(generators.parse(["--only", "real", "--flow", str(base)])) == []
 

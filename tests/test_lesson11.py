@@ -155,7 +155,7 @@ def test_heun_step_wrong():
 
 # ---------------------------------------------------------------- course_lib.flow
 class _Recorder(torch.nn.Module):
-    """A stand-in U-Net: remembers the time it is given; its output depends on the time and the label."""
+    """A stand-in U-Net: remembers the time it is given; its output depends on the time, the label and p."""
 
     def __init__(self, num_classes=None):
         super().__init__()
@@ -164,7 +164,7 @@ class _Recorder(torch.nn.Module):
 
     def forward(self, x, t, y=None):
         self.times.append(t)
-        out = x * t.view(-1, 1, 1, 1) / 1000
+        out = x * t.view(-1, 1, 1, 1) / 1000 + self.p
         return out if y is None else out + y.float().view(-1, 1, 1, 1) ** 2
 
 
@@ -192,6 +192,19 @@ def test_guided_velocity_is_lesson_10s_combination():
         assert torch.allclose(flow.guided_velocity(v, x, t, y, w=1.0), 2 * cond - uncond, atol=1e-6)
 
 
+def test_autoguidance_combines_with_a_weaker_model():
+    v, weak = flow.VelocityField(_Recorder(num_classes=3)), flow.VelocityField(_Recorder(num_classes=3))
+    with torch.no_grad():
+        for p in weak.parameters():
+            p.add_(0.3)
+    x, y, t = torch.randn(4, 1, 5, 5), torch.tensor([0, 1, 2, 1]), 0.6
+    assert not torch.allclose(v(x, t), weak(x, t))
+    assert torch.allclose(flow.guided_velocity(v, x, t, w=0.0, guide=weak), v(x, t))
+    assert torch.allclose(flow.guided_velocity(v, x, t, w=1.5, guide=weak), 2.5 * v(x, t) - 1.5 * weak(x, t), atol=1e-6)
+    # with labels: both models are asked for the label (no null label: this is not classifier-free guidance)
+    assert torch.allclose(flow.guided_velocity(v, x, t, y, w=1.0, guide=weak), 2 * v(x, t, y) - weak(x, t, y), atol=1e-6)
+
+
 class _GaussianData(torch.nn.Module):
     """The exact velocity field E[eps - x0 | x_t = x] for data N(c, s^2) per pixel, as sample() calls it."""
 
@@ -203,6 +216,16 @@ class _GaussianData(torch.nn.Module):
     def forward(self, x, t, y=None):
         c, s = self.c, self.s
         return -c + (x - (1 - t) * c) * (t - (1 - t) * s ** 2) / ((1 - t) ** 2 * s ** 2 + t ** 2)
+
+
+class _Counting(_GaussianData):
+    def __init__(self, c, s):
+        super().__init__(c, s)
+        self.calls = 0
+
+    def forward(self, x, t, y=None):
+        self.calls += 1
+        return super().forward(x, t, y)
 
 
 def test_sample_with_the_exact_field_reaches_gaussian_data():
@@ -218,6 +241,22 @@ def test_sample_with_the_exact_field_reaches_gaussian_data():
     assert len(frames) == 5 and torch.equal(frames[-1], images)
     with pytest.raises(ValueError, match="method"):
         flow.sample(model, 1, method="rk4")
+
+
+def test_autoguided_sampling_pulls_samples_to_where_the_models_agree():
+    # the weak model's data N(c, 0.3^2) is wider than the good one's N(c, 0.2^2) (Karras et al. 2024: a weaker model
+    # spreads its density more); guiding away from it narrows the samples, keeps their mean, and a guide equal to
+    # the model changes nothing; every field evaluation calls each model once
+    c, s, s_weak = 0.25, 0.2, 0.3
+    good, weak = _Counting(c, s), _Counting(c, s_weak)
+    out = {w: flow.sample(good, 4000, steps=20, method="heun", w=w, guide=weak, shape=(1, 2, 2),
+                          generator=torch.Generator().manual_seed(0)) for w in (0.0, 1.0)}
+    assert good.calls == 2 * 39 and weak.calls == 39  # w = 0 never calls the guide
+    assert abs(float(out[1.0].mean()) - c) < 0.01
+    assert float(out[1.0].std()) < 0.9 * float(out[0.0].std()) and abs(float(out[0.0].std()) / s - 1) < 0.05
+    same = flow.sample(good, 8, steps=10, w=2.0, guide=_Counting(c, s), generator=torch.Generator().manual_seed(1))
+    plain = flow.sample(good, 8, steps=10, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(same, plain, atol=1e-6)
 
 
 def test_ddim_step_is_lesson_10s_step_on_this_path():

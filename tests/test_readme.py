@@ -43,6 +43,16 @@ def test_flow_rows_never_pick_a_row_measured_on_other_noise():
     out = readme.flow_rows({r["name"]: r for r in rows})
     uncond = next(r for r in out if "≤ 20 evaluations" in r[0] and "`flow_mnist`" in r[0])
     assert "8.50 / 39.0" in uncond[1] and "9.90" not in uncond[1]
+    # autoguided rows: their own line, the lowest FD (not the highest IS), never a row on other noise
+    ag = rows + [row("flow matching + autoguidance w=1, Heun 5 steps", 9.2, 10.3, 18),
+                 row("flow matching + autoguidance w=2, Heun 5 steps", 9.4, 21.0, 18),
+                 row("flow matching + autoguidance w=1, Heun 5 steps (noise seed 1)", 9.5, 2.0, 18),
+                 row("flow matching + autoguidance w=1, Heun 10 steps", 9.6, 3.0, 38)]
+    out_ag = readme.flow_rows({r["name"]: r for r in ag})
+    assert next(r for r in out_ag if "≤ 20 evaluations" in r[0] and "`flow_mnist`" in r[0])[1] == uncond[1]
+    auto = next(r for r in out_ag if "autoguided" in r[0] and "≤ 20" in r[0])
+    assert "w=1, Heun 5 steps:" in auto[0] and auto[1].startswith("9.20 / 10.3")
+    assert not any("autoguided" in r[0] for r in out)
     cond = next(r for r in out if "class-conditional" in r[0])
     assert "flow CFG w=0, Euler 20:" in cond[0] and "the same on noise seed 1" in cond[0]
     assert cond[1].startswith("9.60 / 4.9") and "9.90 / 3.0" in cond[1]  # the other noise shown beside, not picked

@@ -4,13 +4,20 @@
 3, 5 and 10 steps stand beside Euler 5, 10 and 20), and sampled stochastically with lesson 10's DDIM step read on the
 straight path with eta = 1 (course_lib.flow.ddim_step; NFE = steps); the class-conditional `flow_mnist_cfg` asked
 for every digit equally often at several guidance weights w with Euler (NFE doubled when w != 0), and unguided with
-more Euler steps, with Heun and with DDIM eta 1. A group whose checkpoint is missing is skipped with a note.
+more Euler steps, with Heun and with DDIM eta 1; and `flow_mnist` autoguided by the smaller, shorter-trained
+`flow_mnist_guide` (Karras et al. 2024; course_lib.flow.guided_velocity) at weights w with Euler and Heun (NFE
+doubled: one evaluation of each network per evaluation of the field; the training time is both models').
+A group whose checkpoint is missing is skipped with a note.
 """
 import torch
 
 from .. import checkpoint, flow
 
-FLOW, FLOW_GUIDED = "flow_mnist", "flow_mnist_cfg"  # the defaults of --flow and --flow-cfg
+FLOW, FLOW_GUIDED, FLOW_GUIDE = "flow_mnist", "flow_mnist_cfg", "flow_mnist_guide"  # --flow, --flow-cfg, --flow-guide
+
+
+TRAIN_OPTIONS = {"flow": "", "flowcfg": " --conditional --minutes 70",  # how each group's missing model is trained
+                 "flowag": f" --channels 16 --minutes 7 --out course_lib/checkpoints/{FLOW_GUIDE}.pt"}
 
 
 def add_arguments(p) -> None:
@@ -25,6 +32,11 @@ def add_arguments(p) -> None:
     p.add_argument("--flow-cfg-euler-steps", type=int, nargs="*", default=[20], help="its further unguided Euler rows")
     p.add_argument("--flow-cfg-heun-steps", type=int, nargs="*", default=[10], help="its unguided Heun rows")
     p.add_argument("--flow-cfg-eta-steps", type=int, nargs="*", default=[10, 20], help="its unguided DDIM eta 1 rows")
+    p.add_argument("--flow-guide", default=FLOW_GUIDE, help="the weaker flow model that autoguides --flow")
+    p.add_argument("--flow-autoguidance", type=float, nargs="*", default=[1.0], help="autoguidance weights w")
+    p.add_argument("--flow-ag-euler-steps", type=int, nargs="*", default=[10], help="autoguided Euler rows")
+    p.add_argument("--flow-ag-heun-steps", type=int, nargs="*", default=[3, 5], help="autoguided Heun rows")
+    p.add_argument("--flow-ag-eta-steps", type=int, nargs="*", default=[], help="autoguided DDIM eta 1 rows")
 
 
 def unguided(args, prefix: str) -> list:
@@ -39,21 +51,28 @@ def samplers(args, device, seconds) -> list:
     """(row name, NFE, training seconds, fn(count, generator)) of the flow-matching groups asked for; `seconds(meta)`
     is a checkpoint's training time."""
     out = []
-    for group, name in (("flow", args.flow), ("flowcfg", args.flow_cfg)):
+    for group, name in (("flow", args.flow), ("flowcfg", args.flow_cfg), ("flowag", args.flow)):
         if group not in args.only:
             continue
-        if not checkpoint.resolve(name).exists():
-            print(f"{name} missing: skipping the {group} rows (`python -m course_lib.train flow"
-                  f"{' --conditional --minutes 70' if group == 'flowcfg' else ''}`)")
+        needed = [name] + [args.flow_guide] * (group == "flowag")
+        if missing := [c for c in needed if not checkpoint.resolve(c).exists()]:
+            print(f"{missing[0]} missing: skipping the {group} rows (`python -m course_lib.train flow"
+                  f"{TRAIN_OPTIONS[group if missing[0] != name else 'flow']}`)")
             continue
         net, meta = checkpoint.load_model(name, device)
         v, s, steps = flow.VelocityField(net), seconds(meta["metrics"]), args.flow_guidance_steps
 
-        def fn(m, k, y=None, w=0.0, v=v):
+        def fn(m, k, y=None, w=0.0, v=v, guide=None):
             return lambda c, g: flow.sample(v, c, k, m, y=None if y is None else y(c), w=w, generator=g,
-                                            eta=1.0 if m == "ddim" else 0.0)
+                                            eta=1.0 if m == "ddim" else 0.0, guide=guide)
         if group == "flow":
             out += [(f"flow matching, {label}", nfe, s, fn(m, k)) for m, k, nfe, label in unguided(args, "flow")]
+            continue
+        if group == "flowag":
+            weak, weak_meta = checkpoint.load_model(args.flow_guide, device)
+            guide, s = flow.VelocityField(weak), s + seconds(weak_meta["metrics"])
+            out += [(f"flow matching + autoguidance w={w:g}, {label}", 2 * nfe, s, fn(m, k, w=w, guide=guide))
+                    for w in args.flow_autoguidance for m, k, nfe, label in unguided(args, "flow_ag")]
             continue
         digits = lambda c: torch.arange(c, device=device) % 10  # noqa: E731  every digit equally often
         out += [(f"flow CFG w={w:g}, Euler {steps}", steps * (1 + (w != 0)), s, fn("euler", steps, digits, w))

@@ -11,10 +11,10 @@ training digits as the real-data reference; the DCGAN with and without rejection
 model `ddpm_mnist` with the course's samplers (DDIM 50, 20 and 10, deterministic and stochastic (eta = 1), DDPM 1000)
 and diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
 `ddpm_mnist_cfg` at several w; the CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with
-`--cpu-dpm-steps` DPM-Solver++ rows); and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`;
-their rows: course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every row starts
-from noise seeded with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append keeps both
-and a row's spread over noise can be read). `--record` (or `python -m course_lib.benchmark --record
+`--cpu-dpm-steps` DPM-Solver++ rows); and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`,
+`--flow-guide`; their rows: course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every
+row starts from noise seeded with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append
+keeps both and a row's spread over noise can be read). `--record` (or `python -m course_lib.benchmark --record
 generators`) stores the table in ddpm_mnist.pt's metadata, where lesson 10 reads it. The defaults measure every row on
 10,000 samples, as the recorded table's GPU rows were (about 2 minutes on one H200); rows measured on the CPU were
 added with `--append` (the table's `appended` list keeps each run's arguments), and `--n 1000 --n-ddpm 100` gives a
@@ -36,7 +36,7 @@ from .. import schedulers
 from . import flow_rows
 
 DIFFUSION, GUIDED, CPU_RECIPE = "ddpm_mnist", "ddpm_mnist_cfg", "ddpm_mnist_cpu"
-GROUPS = ("real", "dcgan", "diffusion", "cfg", "cpu", "flow", "flowcfg", "ddpm")
+GROUPS = ("real", "dcgan", "diffusion", "cfg", "cpu", "flow", "flowcfg", "flowag", "ddpm")
 IN_BETWEEN = 0.9
 
 
@@ -211,7 +211,8 @@ def checkpoints(args) -> list[str]:
     """The shipped checkpoints the run measured (only those are fingerprinted: a --flow / --flow-cfg path outside
     course_lib/checkpoints/ is left out)."""
     names = ["mnist_cnn", "dcgan_mnist", "dcgan_mnist_drs_d", DIFFUSION, GUIDED] + [CPU_RECIPE] * cpu_ran(args)
-    paths = [checkpoint.resolve(c) for group, c in (("flow", args.flow), ("flowcfg", args.flow_cfg))
+    paths = [checkpoint.resolve(c) for group, c in (("flow", args.flow), ("flowcfg", args.flow_cfg),
+                                                     ("flowag", args.flow), ("flowag", args.flow_guide))
              if group in args.only]
     names += [p.stem for p in paths if p.exists() and p.resolve().parent == checkpoint.CHECKPOINT_DIR.resolve()]
     return [c for c in names if (checkpoint.CHECKPOINT_DIR / f"{c}.pt").exists()]

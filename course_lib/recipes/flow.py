@@ -14,8 +14,9 @@ t = sigmoid(u), u ~ N(0, 1) (their Sec. 3.1: the velocity is hardest to predict 
 there more often; flow.training_times); `--time-sampling uniform` draws t ~ U[0, 1], Lipman et al.'s choice.
 
 The shipped models were trained by tools/cpu_flow.sh on the course's 2-core CPU, from scratch: `flow_mnist` with
-the defaults and `flow_mnist_cfg` with `--conditional --minutes 70 --time-sampling uniform` (their metadata has the
-settings, times and load averages). An earlier `flow_mnist`, the same 55 minutes with uniform times, had a clearly
+the defaults, its weaker twin for autoguidance `flow_mnist_guide` (Karras et al. 2024) with `--channels 16 --minutes
+7`, and `flow_mnist_cfg` with `--conditional --minutes 70 --time-sampling uniform` (their metadata has the settings,
+times and load averages). An earlier `flow_mnist`, the same 55 minutes with uniform times, had a clearly
 higher FD at every sampler measured (git history has that checkpoint and its generators rows), and an earlier
 `flow_mnist_cfg`, 12 minutes with labels continued from `flow_mnist`, was far behind the shipped one without
 guidance.
