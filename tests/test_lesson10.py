@@ -397,6 +397,7 @@ def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
     assert generators.checkpoints(generators.parse(["--only", "flow", "flowcfg"])) == ["flow_mnist", "flow_mnist_cfg"]
     shutil.copy(base, tmp_path / "flow_mnist_guide.pt")
     assert generators.checkpoints(generators.parse(["--only", "flowag"])) == ["flow_mnist", "flow_mnist_guide"]
+    assert generators.checkpoints(generators.parse(["--only", "flow", "flowag"])) == ["flow_mnist", "flow_mnist_guide"]
     assert generators.checkpoints(generators.parse(["--only", "flowcfg"])) == ["flow_mnist_cfg"]
     assert generators.checkpoints(generators.parse(["--only", "real", "--flow", str(base)])) == []
 

@@ -208,14 +208,14 @@ def cpu_ran(args) -> bool:
 
 
 def checkpoints(args) -> list[str]:
-    """The shipped checkpoints the run measured (only those are fingerprinted: a --flow / --flow-cfg path outside
-    course_lib/checkpoints/ is left out)."""
+    """The shipped checkpoints the run measured, each once (only those are fingerprinted: a --flow / --flow-cfg /
+    --flow-guide path outside course_lib/checkpoints/ is left out)."""
     names = ["mnist_cnn", "dcgan_mnist", "dcgan_mnist_drs_d", DIFFUSION, GUIDED] + [CPU_RECIPE] * cpu_ran(args)
     paths = [checkpoint.resolve(c) for group, c in (("flow", args.flow), ("flowcfg", args.flow_cfg),
                                                      ("flowag", args.flow), ("flowag", args.flow_guide))
              if group in args.only]
     names += [p.stem for p in paths if p.exists() and p.resolve().parent == checkpoint.CHECKPOINT_DIR.resolve()]
-    return [c for c in names if (checkpoint.CHECKPOINT_DIR / f"{c}.pt").exists()]
+    return [c for c in dict.fromkeys(names) if (checkpoint.CHECKPOINT_DIR / f"{c}.pt").exists()]
 
 
 def measure(argv=None) -> dict:
