@@ -121,12 +121,15 @@ def training_runs(metrics: dict) -> list[dict]:
 
 def describe(name: str, meta: dict) -> str:
     """One line on how a model was trained, from its metadata (load_model's second value): width, schedule or
-    objective (if recorded), device, each run's steps, batch, minutes and load average before it, and the final loss."""
+    objective (if recorded), device, each run's steps, batch, minutes, load average before it and bfloat16 autocast on a
+    CPU (recipe setting cpu_bf16), and the final loss."""
     m = meta["metrics"]
 
     def run(r):
         load = f", load {r['load_before'][0]:.1f} before" if r.get("load_before") else ""
-        return f"{r['steps']} steps of batch {r['recipe']['batch_size']} ({r['train_seconds'] / 60:.1f} min{load})"
+        bf16 = ", bfloat16 autocast" if r["recipe"].get("cpu_bf16") and r.get("device_name") == "CPU" else ""
+        minutes = f"{r['train_seconds'] / 60:.1f} min"
+        return f"{r['steps']} steps of batch {r['recipe']['batch_size']} ({minutes}{load}{bf16})"
     schedule = f", {m['schedule']} schedule" if m.get("schedule") else f", {m['objective']}" if m.get("objective") else ""
     return (f"{name}: {meta['config']['channels']} channels{schedule}, on {m['device_name']}: "
             + " then ".join(run(r) for r in training_runs(m)) + f"; final loss {m['loss']:.4f}")

@@ -85,6 +85,17 @@ def test_amp_off_on_cpu_and_seeding_repeats():
     assert model.weight.is_contiguous(memory_format=torch.channels_last)
 
 
+def test_cpu_bf16_only_when_asked(monkeypatch):
+    cpu, conv = torch.device("cpu"), nn.Conv2d(1, 2, 3)
+    assert device.amp_dtype(cpu, cpu_bf16=True) == torch.bfloat16
+    with device.autocast(cpu):
+        assert conv(torch.zeros(1, 1, 5, 5)).dtype == torch.float32
+    with device.autocast(cpu, cpu_bf16=True):
+        assert conv(torch.zeros(1, 1, 5, 5)).dtype == torch.bfloat16
+    monkeypatch.setenv("COURSE_AMP", "0")  # the switch that turns mixed precision off everywhere wins
+    assert device.amp_dtype(cpu, cpu_bf16=True) is None
+
+
 def test_fast_mode_pick():
     assert course_lib.FAST  # the test suite runs in fast mode
     assert course_lib.pick(full=10, fast=1) == 1
@@ -122,6 +133,9 @@ def test_checkpoint_describe_lists_every_training_run():
     flow_run = {**first, "objective": "flow matching, t ~ U[0, 1]"}  # no schedule: the objective says what it learned
     assert checkpoint.describe("f", {"config": {"channels": 4}, "metrics": flow_run}).startswith(
         "f: 4 channels, flow matching, t ~ U[0, 1], on CPU: 10 steps")
+    bf16_run = {**first, "recipe": {"batch_size": 8, "cpu_bf16": True}}  # the recipe's CPU bfloat16 autocast is named
+    assert "10 steps of batch 8 (2.0 min, bfloat16 autocast)" in checkpoint.describe("b", {"config": {"channels": 4},
+                                                                                         "metrics": bf16_run})
 
 
 def test_checkpoint_errors_say_what_is_wrong(tmp_path):
