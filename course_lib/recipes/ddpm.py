@@ -16,8 +16,9 @@ The recipe, and why (each choice from a source, none tuned here):
   elapsed share of M, so a run on a slow or a fast machine ends equally annealed (`--minutes 0`: `--steps`);
 - `--cpu-bf16` runs the forward pass in bfloat16 autocast on a CPU too (course_lib.device.autocast; on CUDA the
   course uses mixed precision anyway). Where the CPU multiplies bfloat16 in hardware (Intel AMX, as the course's
-  2-core machine does) a step takes about half the time, so a time budget buys about twice the steps; where it is
-  emulated, it is slower. Off by default (`ddpm_mnist_cpu` was trained without it).
+  2-core machine does) the U-Net's step takes about half the time and the whole loop, with its data and EMA work,
+  gains less (a checkpoint's metadata has its steps and minutes); where it is emulated, it is slower. Off by
+  default (`ddpm_mnist_cpu` was trained without it).
 
 Every `save_minutes` the EMA model is saved (usable at once) and the full state goes to `<out>.resume.pt`;
 `--resume` continues a killed run from it. The metadata records steps, batch, threads, device, wall time and
