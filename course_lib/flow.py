@@ -162,29 +162,48 @@ def time_grid(steps: int) -> list[float]:
     return [1 - i / steps for i in range(steps + 1)]
 
 
+def in_interval(t: float, interval) -> bool:
+    """Whether a step that starts at time t is guided: lo < t <= hi for interval = (lo, hi), with t rounded to 9
+    decimals, so that a bound on a grid time (0.2 with 5 steps) means that time, not its float."""
+    lo, hi = interval
+    return lo < round(t, 9) <= hi
+
+
+def guided_evaluations(steps: int, method: str = "euler", interval=(0.0, 1.0)) -> int:
+    """Evaluations of the guided field that `sample(..., interval=)` makes: those of the steps that start in the
+    interval (in_interval; each such evaluation calls a second network, or doubles the batch)."""
+    grid = time_grid(steps)
+    return sum(2 if method == "heun" and t_next > 0 else 1
+               for t, t_next in zip(grid[:-1], grid[1:]) if in_interval(t, interval))
+
+
 @torch.no_grad()
 def sample(v, n: int, steps: int = 10, method: str = "euler", y=None, w: float = 0.0, generator=None,
            shape=(1, 28, 28), return_trajectory: bool = False, desc: str | None = None, eta: float = 0.0,
-           guide=None):
+           guide=None, interval=(0.0, 1.0)):
     """n samples by integrating dx/dt = v(x, t) (a VelocityField) from x_1 ~ N(0, I) at t = 1 to t = 0 in `steps`
     equal steps, in `heun_evaluations(steps)` or `steps` network evaluations (twice that with guidance w != 0:
     classifier-free with labels y, or autoguidance by the weaker VelocityField `guide`; guided_velocity).
     "heun" takes Heun steps and a last Euler step, as Karras et al. 2022 do (Algorithm 1): at t = 0 the network
     has only seen clean images, so its slope there treats the noise left in the Euler prediction as data and a Heun
     step to t = 0 keeps part of it. "ddim" takes ddim_step with `eta` (eta = 0: the same samples as "euler").
+    Guidance acts on the steps that start at a time t in `interval` = (lo, hi] and is off on the others, a whole step
+    at a time (Kynkaanniemi et al. 2024, Eq. 5-6 and Sec. 3.1; the default guides every step).
     Images clamped to [-1, 1], plus the states after each step (x_1 first, unclamped) with return_trajectory."""
     if method not in ("euler", "heun", "ddim"):
         raise ValueError(f"method must be 'euler', 'heun' or 'ddim', not {method!r}")
     if eta and method != "ddim":
         raise ValueError(f"eta = {eta} needs method='ddim' (the {method} steps are deterministic)")
+    lo, hi = interval
+    if not 0 <= lo < hi:
+        raise ValueError(f"interval {interval}: guidance acts for lo < t <= hi, so it needs 0 <= lo < hi")
     device = next(v.parameters()).device
     x = gaussian(n, shape, generator, device)
     grid, frames = time_grid(steps), [x.cpu()]
 
-    def field(x_, t_):
-        return guided_velocity(v, x_, t_, y, w, guide)
-
     for t, t_next in progress(list(zip(grid[:-1], grid[1:])), desc or f"{method} {steps}"):
+        def field(x_, t_, w=w if in_interval(t, interval) else 0.0):  # one weight for the whole step (Sec. 3.1)
+            return guided_velocity(v, x_, t_, y, w, guide)
         if method == "heun" and t_next > 0:
             x = heun_step(field, x, t, t_next)
         elif method == "ddim":

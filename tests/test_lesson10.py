@@ -380,6 +380,12 @@ def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
         ("flow matching + autoguidance w=1, DDIM 2, eta 1", 4)]
     assert guided[0]["train_s"] == pytest.approx(2 * meta[base]["train_seconds"])
     assert guided[0]["IS"] == pytest.approx(measured[1]["IS"], abs=1e-4)  # a guide equal to the model: Euler 2's samples
+    # a guidance interval: named in the row, and the guide's evaluations counted only on the steps it guides
+    names = [(n, nfe) for n, nfe, *_ in flow_rows.samplers(generators.parse(
+        ["--only", "flowag", "--flow", str(base), "--flow-guide", str(base), "--flow-ag-interval", "0.5", "1",
+         "--flow-ag-euler-steps", "2", "--flow-ag-heun-steps", "2"]), "cpu", generators.total_seconds)]
+    assert names == [("flow matching + autoguidance w=1 for t in (0.5, 1], Euler 2", 3),
+                     ("flow matching + autoguidance w=1 for t in (0.5, 1], Heun 2 steps", 5)]
     # missing checkpoints: the group is skipped with a note
     capsys.readouterr()
     none = generators.parse(["--only", "flow", "flowcfg", "--flow", str(tmp_path / "no.pt"),
@@ -390,7 +396,7 @@ def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
     no_guide = generators.parse(["--only", "flowag", "--flow", str(base), "--flow-guide", str(tmp_path / "weak.pt")])
     assert flow_rows.samplers(no_guide, "cpu", generators.total_seconds) == []
     out = capsys.readouterr().out
-    assert "weak.pt missing: skipping the flowag rows" in out and "--channels 16 --minutes 7" in out
+    assert "weak.pt missing: skipping the flowag rows" in out and "--channels 8 --minutes 7 --no-cpu-bf16" in out
     # the measured checkpoints name the shipped flow models only when their groups ran
     monkeypatch.setattr(checkpoint, "CHECKPOINT_DIR", tmp_path)
     shutil.copy(base, tmp_path / "flow_mnist.pt"), shutil.copy(cond, tmp_path / "flow_mnist_cfg.pt")
@@ -400,6 +406,27 @@ def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
     assert generators.checkpoints(generators.parse(["--only", "flow", "flowag"])) == ["flow_mnist", "flow_mnist_guide"]
     assert generators.checkpoints(generators.parse(["--only", "flowcfg"])) == ["flow_mnist_cfg"]
     assert generators.checkpoints(generators.parse(["--only", "real", "--flow", str(base)])) == []
+
+
+
+def test_generators_drop_removes_the_named_rows_and_nothing_else(tmp_path, monkeypatch, capsys):
+    from course_lib import benchmark, checkpoint
+    from course_lib.benchmarks import generators
+    from course_lib.unet import UNet
+    monkeypatch.setattr(checkpoint, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(benchmark, "RESULTS", tmp_path / "measured.json")
+    rows = [{"name": name, "IS": 9.0} for name in ("kept", "old row", "also kept")]
+    config = dict(in_channels=1, out_channels=1, width=4, depth=1)
+    table = {"rows": rows, "checkpoints": [], "appended": [{"argv": ["--only", "flow"]}]}
+    checkpoint.save_checkpoint(tmp_path / "ddpm_mnist.pt", UNet(**config), config, {"benchmark": table, "steps": 7})
+    with pytest.raises(SystemExit, match="no recorded row is named"):  # a typo changes nothing
+        generators.main(["--drop", "old row", "old rwo"])
+    assert checkpoint.load_model("ddpm_mnist")[1]["metrics"]["benchmark"] == table
+    assert generators.main(["--drop", "old row"]) == 0
+    metrics = checkpoint.load_model("ddpm_mnist")[1]["metrics"]
+    assert [r["name"] for r in metrics["benchmark"]["rows"]] == ["kept", "also kept"] and metrics["steps"] == 7
+    assert metrics["benchmark"]["appended"][-1]["argv"] == ["--drop", "old row"]
+    assert [r["name"] for r in benchmark.recorded()["generators"]["rows"]] == ["kept", "also kept"]
 
 
 # ---------------------------------------------------------------- one bug, one message

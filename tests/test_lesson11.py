@@ -259,6 +259,36 @@ def test_autoguided_sampling_pulls_samples_to_where_the_models_agree():
     assert torch.allclose(same, plain, atol=1e-6)
 
 
+class _Times(_Counting):
+    def __init__(self, c, s):
+        super().__init__(c, s)
+        self.times = []
+
+    def forward(self, x, t, y=None):
+        self.times.append(round(float(t), 6))
+        return super().forward(x, t, y)
+
+
+def test_guidance_interval_guides_whole_steps_that_start_inside_it():
+    # Kynkaanniemi et al. 2024, Eq. 5-6: guidance on the steps whose start time is in (lo, hi], both evaluations of a
+    # Heun step alike (Sec. 3.1); the guide is called exactly guided_evaluations times
+    c, s = 0.25, 0.2
+    good, weak = _Counting(c, s), _Times(c, 0.3)
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    x = flow.sample(good, 16, steps=5, method="heun", w=1.0, guide=weak, interval=(0.2, 1.0), generator=g())
+    assert weak.times == [1.0, 0.8, 0.8, 0.6, 0.6, 0.4, 0.4, 0.2]  # the last step, from t = 0.2 to 0, unguided
+    assert weak.calls == flow.guided_evaluations(5, "heun", (0.2, 1.0)) == 8 and good.calls == 9
+    assert flow.guided_evaluations(5, "heun") == 9 and flow.guided_evaluations(10, "euler", (0.2, 0.5)) == 3
+    full = flow.sample(good, 16, steps=5, method="heun", w=1.0, guide=weak, interval=(0.0, 1.0), generator=g())
+    assert torch.equal(full, flow.sample(good, 16, steps=5, method="heun", w=1.0, guide=weak, generator=g()))
+    assert not torch.allclose(x, full)  # the last step's guidance is really gone
+    none = flow.sample(good, 16, steps=5, method="heun", w=1.0, guide=weak, interval=(0.5, 0.55), generator=g())
+    assert torch.equal(none, flow.sample(good, 16, steps=5, method="heun", generator=g()))  # no step starts there
+    for bad in ((0.5, 0.5), (-0.1, 1.0), (0.8, 0.2)):
+        with pytest.raises(ValueError, match="0 <= lo < hi"):
+            flow.sample(good, 1, steps=2, w=1.0, guide=weak, interval=bad)
+
+
 def test_ddim_step_is_lesson_10s_step_on_this_path():
     from course_lib import diffusion
     g = torch.Generator().manual_seed(0)
@@ -349,6 +379,15 @@ def test_fast_flow_recipe_and_its_conditional_continuation(tmp_path, monkeypatch
     assert "flow matching" in m["objective"] and m["time_scale"] == flow.TIME_SCALE
     assert "schedule" not in m["recipe"] and "T" not in m["recipe"] and m["recipe"]["time_sampling"] == "logit-normal"
     assert "t ~ sigmoid(N(0, 1))" in m["objective"]
+    assert m["recipe"]["cpu_bf16"] is True  # bfloat16 autocast on a CPU, the shipped model's setting
+
+    seen = []
+    autocast = ddpm.autocast
+    monkeypatch.setattr(ddpm, "autocast", lambda dev, cpu_bf16=False: seen.append(cpu_bf16) or autocast(dev, cpu_bf16))
+    assert train.main(["flow", "--fast", "--no-cpu-bf16", "--out", str(tmp_path / "fp32.pt")]) == 0
+    assert seen == [False] * 3  # every step's forward pass in float32
+    assert checkpoint.load_model(tmp_path / "fp32.pt")[1]["metrics"]["recipe"]["cpu_bf16"] is False
+    monkeypatch.setattr(ddpm, "autocast", autocast)
     with pytest.raises(SystemExit, match="use one of uniform, logit-normal"):
         train.main(["flow", "--fast", "--time-sampling", "lognormal", "--out", str(tmp_path / "bad.pt")])
     assert not (tmp_path / "bad.pt").exists()  # a bad option stops before training

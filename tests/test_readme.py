@@ -52,6 +52,7 @@ def test_flow_rows_never_pick_a_row_measured_on_other_noise():
     assert next(r for r in out_ag if "≤ 20 evaluations" in r[0] and "`flow_mnist`" in r[0])[1] == uncond[1]
     auto = next(r for r in out_ag if "autoguided" in r[0] and "≤ 20" in r[0])
     assert "w=1, Heun 5 steps:" in auto[0] and auto[1].startswith("9.20 / 10.3")
+    assert "the same on noise seed 1" in auto[0] and "9.50 / 2.0" in auto[1]  # shown beside, not picked
     assert not any("autoguided" in r[0] for r in out)
     cond = next(r for r in out if "class-conditional" in r[0])
     assert "flow CFG w=0, Euler 20:" in cond[0] and "the same on noise seed 1" in cond[0]

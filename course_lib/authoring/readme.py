@@ -100,7 +100,7 @@ def measured_rows(results: dict) -> list[tuple[str, str, str]]:
 def flow_rows(by_name: dict) -> list[tuple[str, str, str]]:
     """Lesson 11's rows: flow matching at <= 10 and <= 20 evaluations beside lesson 10's best there, the same model
     autoguided (its lowest FD there), and guidance. Rows measured again on other noise ("(noise seed S)") are never
-    picked (the best seed would flatter); the picked conditional row shows them beside it."""
+    picked (the best seed would flatter); the picked autoguided and conditional rows show them beside them."""
     def cell(r):
         return f"{r['IS']:.2f} / {r['FD']:.1f} / {100 * r['in_between']:.1f} % (n {r['n']:,})"
 
@@ -119,9 +119,11 @@ def flow_rows(by_name: dict) -> list[tuple[str, str, str]]:
         auto = min((r for r in first if r["name"].startswith("flow matching + autoguidance") and r["nfe"] <= budget),
                    key=lambda r: r["FD"], default=None)
         if auto:
+            again = [r for r in by_name.values() if r["name"].startswith(auto["name"] + " (noise seed")]
             rows.append((f"lesson 11, `flow_mnist` autoguided by `flow_mnist_guide` (CPU) at ≤ {budget} evaluations "
-                         f"of both, lowest FD, {auto['name'][len('flow matching + '):]}: IS / FD / in-between",
-                         cell(auto), target))
+                         f"of both, lowest FD, {auto['name'][len('flow matching + '):]}: IS / FD / in-between"
+                         + "".join(f" · the same on {r['name'][len(auto['name']) + 2:-1]}" for r in again),
+                         " · ".join(cell(r) for r in [auto] + again), target))
     cond = [r for r in first if r["name"].startswith("flow CFG") and r["nfe"] <= 20]
     good = [r for r in cond if r["IS"] >= 9.4]  # the target's IS; among those the lowest FD, else the highest IS
     pick = min(good, key=lambda r: r["FD"]) if good else best("flow CFG", 20)

@@ -6,7 +6,9 @@ straight path with eta = 1 (course_lib.flow.ddim_step; NFE = steps); the class-c
 for every digit equally often at several guidance weights w with Euler (NFE doubled when w != 0), and unguided with
 more Euler steps, with Heun and with DDIM eta 1; and `flow_mnist` autoguided by the smaller, shorter-trained
 `flow_mnist_guide` (Karras et al. 2024; course_lib.flow.guided_velocity) at weights w with Euler and Heun (NFE
-doubled: one evaluation of each network per evaluation of the field; the training time is both models').
+doubled: one evaluation of each network per evaluation of the field; the training time is both models'), on every
+step or only on those that start at t in (LO, HI] (`--flow-ag-interval`; Kynkaanniemi et al. 2024's guidance
+interval; NFE counts the guide's evaluations on those steps).
 A group whose checkpoint is missing is skipped with a note.
 """
 import torch
@@ -16,8 +18,9 @@ from .. import checkpoint, flow
 FLOW, FLOW_GUIDED, FLOW_GUIDE = "flow_mnist", "flow_mnist_cfg", "flow_mnist_guide"  # --flow, --flow-cfg, --flow-guide
 
 
-TRAIN_OPTIONS = {"flow": "", "flowcfg": " --conditional --minutes 70",  # how each group's missing model is trained
-                 "flowag": f" --channels 16 --minutes 7 --out course_lib/checkpoints/{FLOW_GUIDE}.pt"}
+TRAIN_OPTIONS = {"flow": "",  # how each group's missing model is trained (tools/cpu_flow.sh)
+                 "flowcfg": " --conditional --minutes 70 --time-sampling uniform --no-cpu-bf16",
+                 "flowag": f" --channels 8 --minutes 7 --no-cpu-bf16 --out course_lib/checkpoints/{FLOW_GUIDE}.pt"}
 
 
 def add_arguments(p) -> None:
@@ -37,6 +40,8 @@ def add_arguments(p) -> None:
     p.add_argument("--flow-ag-euler-steps", type=int, nargs="*", default=[10], help="autoguided Euler rows")
     p.add_argument("--flow-ag-heun-steps", type=int, nargs="*", default=[3, 5], help="autoguided Heun rows")
     p.add_argument("--flow-ag-eta-steps", type=int, nargs="*", default=[], help="autoguided DDIM eta 1 rows")
+    p.add_argument("--flow-ag-interval", type=float, nargs=2, default=[0.0, 1.0], metavar=("LO", "HI"),
+                   help="autoguidance only on the steps that start at t in (LO, HI] (Kynkaanniemi et al. 2024)")
 
 
 def unguided(args, prefix: str) -> list:
@@ -62,16 +67,19 @@ def samplers(args, device, seconds) -> list:
         net, meta = checkpoint.load_model(name, device)
         v, s, steps = flow.VelocityField(net), seconds(meta["metrics"]), args.flow_guidance_steps
 
-        def fn(m, k, y=None, w=0.0, v=v, guide=None):
+        def fn(m, k, y=None, w=0.0, v=v, guide=None, interval=(0.0, 1.0)):
             return lambda c, g: flow.sample(v, c, k, m, y=None if y is None else y(c), w=w, generator=g,
-                                            eta=1.0 if m == "ddim" else 0.0, guide=guide)
+                                            eta=1.0 if m == "ddim" else 0.0, guide=guide, interval=interval)
         if group == "flow":
             out += [(f"flow matching, {label}", nfe, s, fn(m, k)) for m, k, nfe, label in unguided(args, "flow")]
             continue
         if group == "flowag":
             weak, weak_meta = checkpoint.load_model(args.flow_guide, device)
             guide, s = flow.VelocityField(weak), s + seconds(weak_meta["metrics"])
-            out += [(f"flow matching + autoguidance w={w:g}, {label}", 2 * nfe, s, fn(m, k, w=w, guide=guide))
+            iv = tuple(args.flow_ag_interval)
+            where = "" if iv == (0.0, 1.0) else f" for t in ({iv[0]:g}, {iv[1]:g}]"
+            out += [(f"flow matching + autoguidance w={w:g}{where}, {label}", nfe + flow.guided_evaluations(k, m, iv),
+                     s, fn(m, k, w=w, guide=guide, interval=iv))
                     for w in args.flow_autoguidance for m, k, nfe, label in unguided(args, "flow_ag")]
             continue
         digits = lambda c: torch.arange(c, device=device) % 10  # noqa: E731  every digit equally often

@@ -17,7 +17,8 @@ row starts from noise seeded with `--seed` (0; another seed adds "(noise seed S)
 keeps both and a row's spread over noise can be read). `--record` (or `python -m course_lib.benchmark --record
 generators`) stores the table in ddpm_mnist.pt's metadata, where lesson 10 reads it. The defaults measure every row on
 10,000 samples, as the recorded table's GPU rows were (about 2 minutes on one H200); rows measured on the CPU were
-added with `--append` (the table's `appended` list keeps each run's arguments), and `--n 1000 --n-ddpm 100` gives a
+added with `--append` (the table's `appended` list keeps each run's arguments; `--drop NAME ...` removes rows
+that no new row replaces, as when a checkpoint is retrained), and `--n 1000 --n-ddpm 100` gives a
 rougher table on a CPU.
 """
 import argparse
@@ -197,6 +198,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--record", action="store_true", help=f"store the table in {DIFFUSION}.pt's metadata")
     p.add_argument("--append", action="store_true", help="with --record: add these rows to the recorded table "
                    "(replacing rows of the same name) instead of replacing it")
+    p.add_argument("--drop", nargs="+", metavar="NAME", default=[], help="remove the recorded rows of these names "
+                   "(say, rows of a checkpoint since retrained that no new row replaces), measuring nothing")
     args = p.parse_args(argv or [])
     args.n_common = min(args.n_common, args.n, args.n_ddim, args.n_ddpm)
     return args
@@ -260,9 +263,27 @@ def merged(results: dict) -> dict:
             "appended": old.get("appended", []) + [{k: results[k] for k in ("argv", "device_name", "seconds")}]}
 
 
+def without(names: list[str]) -> dict:
+    """The recorded table without the rows named `names` (each must be there), for --drop."""
+    old = checkpoint.load_model(DIFFUSION)[1]["metrics"].get("benchmark") or {"rows": []}
+    missing = sorted(set(names) - {r["name"] for r in old["rows"]})
+    if missing:
+        raise SystemExit(f"--drop: no recorded row is named {missing}; the recorded names are the "
+                         f"'name' fields of 'generators' in course_lib/benchmarks/measured.json (quote a name with "
+                         f"spaces). Nothing was changed.")
+    return {**old, "rows": [r for r in old["rows"] if r["name"] not in names],
+            "appended": old.get("appended", []) + [{"argv": ["--drop", *names], "device_name": None, "seconds": 0}]}
+
+
 def main(argv=None) -> int:
     from .. import benchmark
-    args, results = parse(argv), measure(argv)
+    args = parse(argv)
+    if args.drop:
+        results = without(args.drop)
+        store(results)
+        benchmark.record("generators", results)
+        return 0
+    results = measure(argv)
     show(results)
     if args.record:
         results = merged(results) if args.append else results
