@@ -408,7 +408,6 @@ def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
     assert generators.checkpoints(generators.parse(["--only", "real", "--flow", str(base)])) == []
 
 
-
 def test_generators_drop_removes_the_named_rows_and_nothing_else(tmp_path, monkeypatch, capsys):
     from course_lib import benchmark, checkpoint
     from course_lib.benchmarks import generators

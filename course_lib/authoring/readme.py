@@ -109,6 +109,12 @@ def flow_rows(by_name: dict) -> list[tuple[str, str, str]]:
     def best(prefix, budget):
         cands = [r for r in first if r["name"].startswith(prefix) and r["nfe"] and r["nfe"] <= budget]
         return max(cands, key=lambda r: r["IS"], default=None)
+
+    def with_other_noise(pick):
+        """(" · the same on noise seed S" for each row measured again on other noise, and the cells of all)."""
+        again = [r for r in by_name.values() if r["name"].startswith(pick["name"] + " (noise seed")]
+        return ("".join(f" · the same on {r['name'][len(pick['name']) + 2:-1]}" for r in again),
+                " · ".join(cell(r) for r in [pick] + again))
     rows = []
     for budget, target in ((10, "beats lesson 10's best sampler at ≤ 10 evaluations on IS and FD"),
                            (20, "IS ≥ 9.4, FD ≤ 5, in-between ≤ 5 %")):
@@ -119,20 +125,18 @@ def flow_rows(by_name: dict) -> list[tuple[str, str, str]]:
         auto = min((r for r in first if r["name"].startswith("flow matching + autoguidance") and r["nfe"] <= budget),
                    key=lambda r: r["FD"], default=None)
         if auto:
-            again = [r for r in by_name.values() if r["name"].startswith(auto["name"] + " (noise seed")]
+            label, cells = with_other_noise(auto)
             rows.append((f"lesson 11, `flow_mnist` autoguided by `flow_mnist_guide` (CPU) at ≤ {budget} evaluations "
-                         f"of both, lowest FD, {auto['name'][len('flow matching + '):]}: IS / FD / in-between"
-                         + "".join(f" · the same on {r['name'][len(auto['name']) + 2:-1]}" for r in again),
-                         " · ".join(cell(r) for r in [auto] + again), target))
+                         f"of both, lowest FD, {auto['name'][len('flow matching + '):]}: IS / FD / in-between{label}",
+                         cells, target))
     cond = [r for r in first if r["name"].startswith("flow CFG") and r["nfe"] <= 20]
     good = [r for r in cond if r["IS"] >= 9.4]  # the target's IS; among those the lowest FD, else the highest IS
     pick = min(good, key=lambda r: r["FD"]) if good else best("flow CFG", 20)
     if pick:
-        again = [r for r in by_name.values() if r["name"].startswith(pick["name"] + " (noise seed")]
+        label, cells = with_other_noise(pick)
         rows.append((f"lesson 11, class-conditional `flow_mnist_cfg` (CPU) at ≤ 20 evaluations, each digit asked "
-                     f"equally often, {pick['name']}: IS / FD / in-between"
-                     + "".join(f" · the same on {r['name'][len(pick['name']) + 2:-1]}" for r in again),
-                     " · ".join(cell(r) for r in [pick] + again), "IS ≥ 9.4, FD ≤ 5, in-between ≤ 5 %"))
+                     f"equally often, {pick['name']}: IS / FD / in-between{label}", cells,
+                     "IS ≥ 9.4, FD ≤ 5, in-between ≤ 5 %"))
     guided = max((r for r in first if r["name"].startswith("flow CFG") and "w=0," not in r["name"]),
                  key=lambda r: r["IS"], default=None)
     if guided:

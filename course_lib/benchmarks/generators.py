@@ -252,9 +252,14 @@ def store(results: dict) -> None:
     print(f"recorded in {path}")
 
 
+def recorded_table() -> dict | None:
+    """The table stored in the diffusion checkpoint's metadata by the last --record (None before the first)."""
+    return checkpoint.load_model(DIFFUSION)[1]["metrics"].get("benchmark")
+
+
 def merged(results: dict) -> dict:
     """The recorded table with `results`' rows added (rows of the same name replaced), for --append."""
-    old = checkpoint.load_model(DIFFUSION)[1]["metrics"].get("benchmark")
+    old = recorded_table()
     if old is None:
         return results
     names = {r["name"] for r in results["rows"]}
@@ -265,7 +270,7 @@ def merged(results: dict) -> dict:
 
 def without(names: list[str]) -> dict:
     """The recorded table without the rows named `names` (each must be there), for --drop."""
-    old = checkpoint.load_model(DIFFUSION)[1]["metrics"].get("benchmark") or {"rows": []}
+    old = recorded_table() or {"rows": []}
     missing = sorted(set(names) - {r["name"] for r in old["rows"]})
     if missing:
         raise SystemExit(f"--drop: no recorded row is named {missing}; the recorded names are the "
@@ -280,15 +285,14 @@ def main(argv=None) -> int:
     args = parse(argv)
     if args.drop:
         results = without(args.drop)
-        store(results)
-        benchmark.record("generators", results)
-        return 0
-    results = measure(argv)
-    show(results)
-    if args.record:
+    else:
+        results = measure(argv)
+        show(results)
+        if not args.record:
+            return 0
         results = merged(results) if args.append else results
-        store(results)
-        benchmark.record("generators", results)
+    store(results)
+    benchmark.record("generators", results)
     return 0
 
 
