@@ -30,3 +30,15 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     assert abs(a["metrics"]["loss"] - b["metrics"]["loss"]) < 1e-3
     # and training did something
     assert not torch.allclose(a["state_dict"]["net.0.weight"], torch.zeros_like(a["state_dict"]["net.0.weight"]))
+
+
+def test_single_process_recipes_refuse_a_multi_process_launch(tmp_path, monkeypatch):
+    import pytest
+    from course_lib import train
+    monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun --nproc_per_node=2 sets in each process
+    for recipe in ("ddpm", "flow", "pix2pix", "drs"):
+        out = tmp_path / f"{recipe}.pt"
+        with pytest.raises(SystemExit, match="trains in one process .* torchrun started 2 processes"):
+            train.main([recipe, "--fast", "--out", str(out)])
+        assert not out.exists(), recipe  # stopped before training: nothing written
+

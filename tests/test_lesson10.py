@@ -219,6 +219,9 @@ def test_fast_ddpm_recipe_writes_a_conditional_ema_model(tmp_path):
     assert m["steps"] == 3 and {"train_seconds", "loss", "schedule", "T", "threads", "load_before", "load_after",
                                 "device_name", "images_seen"} <= set(m)
     assert m["init_metrics"]["steps"] == 3  # the run it continued from is recorded (and counted by the benchmark)
+    assert m["recipe"]["cpu_bf16"] is True  # bfloat16 autocast on a CPU by default, as ddpm_mnist_cpu was trained
+    cpu_run = checkpoint.load_model("ddpm_mnist_cpu")[1]["metrics"]
+    assert cpu_run["recipe"]["cpu_bf16"] is True and cpu_run["recipe"]["minutes"] == 70 and cpu_run["threads"] == 2
     from course_lib.benchmarks.generators import total_seconds
     assert total_seconds(m) == pytest.approx(m["train_seconds"] + m["init_metrics"]["train_seconds"])
     assert diffusion.sample_ddim(model, 2, diffusion.make_schedule("cosine"), steps=2).shape == (2, 1, 28, 28)

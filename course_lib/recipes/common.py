@@ -19,6 +19,7 @@ run never overwrites a shipped checkpoint). SR recipes validate on `validation_p
 `sr_eval.validate` (Y-PSNR/SSIM, sharpness, bicubic baseline).
 """
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
@@ -78,9 +79,14 @@ def parse(argv: list[str], name: str, doc: str, full: dict, fast: dict, *, check
     return args
 
 
-def start(args: argparse.Namespace) -> torch.device:
+def start(args: argparse.Namespace, data_parallel: bool = True) -> torch.device:
     """Set the CPU threads, join torch.distributed under torchrun, pick the device, seed everything (the same
-    initial weights in every process); returns the device."""
+    initial weights in every process); returns the device. A recipe that trains in one process (data_parallel=False:
+    no DistributedDataParallel) stops under a multi-process torchrun instead of training copies side by side."""
+    if not data_parallel and distributed.is_distributed():
+        raise SystemExit(f"this recipe trains in one process (no DistributedDataParallel), but torchrun started "
+                         f"{os.environ['WORLD_SIZE']} processes: run it with `python -m course_lib.train ...`; the "
+                         f"classifier, dcgan, srcnn, espcn, srresnet and srgan recipes run under torchrun")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = distributed.init(get_device())

@@ -23,7 +23,7 @@ HELP = {"keep": "share of burn-in samples with F(x) > 0 (sets gamma; the accepta
 def main(argv: list[str]) -> int:
     from ..gan_metrics import class_coverage, classify, frechet_distance, inception_score
     args = common.parse(argv, "drs", __doc__, FULL, FAST, checkpoint="dcgan_mnist_drs_d", help=HELP)
-    common.start(args)
+    common.start(args, data_parallel=False)
     G, _ = load_model("dcgan_mnist")
     D = Discriminator(args.ndf)
     D.apply(weights_init)

@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
     full = FCN_FULL if variant == "fcn" else FULL
     args = common.parse(argv, "pix2pix", __doc__, full, FAST, checkpoint=f"pix2pix_{variant}", help=HELP,
                         extra=_extra)
-    device = common.start(args)
+    device = common.start(args, data_parallel=False)
     steps_per_epoch = max(1, args.steps // args.epochs)
     data = paired_data.loader(args.batch_size, steps_per_epoch, args.size, seed=args.seed)
     coded, photos, labels = paired_data.heldout(size=args.size)
