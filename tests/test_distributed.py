@@ -1,9 +1,11 @@
-"""torchrun with two CPU processes takes the same steps as one process with the same global batch."""
+"""torchrun with two CPU processes takes the same steps as one process with the same global batch; the recipes that
+train in one process refuse a multi-process launch."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 SCRIPT = Path(__file__).with_name("ddp_train.py")
@@ -33,7 +35,6 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
 
 
 def test_single_process_recipes_refuse_a_multi_process_launch(tmp_path, monkeypatch):
-    import pytest
     from course_lib import train
     monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun --nproc_per_node=2 sets in each process
     for recipe in ("ddpm", "flow", "pix2pix", "drs"):
@@ -41,4 +42,3 @@ def test_single_process_recipes_refuse_a_multi_process_launch(tmp_path, monkeypa
         with pytest.raises(SystemExit, match="trains in one process .* torchrun started 2 processes"):
             train.main([recipe, "--fast", "--out", str(out)])
         assert not out.exists(), recipe  # stopped before training: nothing written
-
