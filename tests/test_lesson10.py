@@ -338,6 +338,20 @@ def test_generators_table_prints_every_row():
     assert len(text.splitlines()) == 3 and "FD@100" in text and "IS@100" in text and "3600" in text and "12.5" in text
 
 
+def test_generators_guided_rows_name_their_sampler():
+    """The cfg group: deterministic DDIM guided at every step or below --guide-below, and stochastic DDIM (eta 1),
+    each named so (--append keeps them apart) and charged the evaluations it makes."""
+    from course_lib.benchmarks import generators
+    args = generators.parse(["--n", "8", "--n-ddim", "8", "--n-ddpm", "8", "--batch-size", "8", "--only", "cfg",
+                             "--guidance", "0", "1", "--guidance-steps", "2", "--interval-guidance", "1",
+                             "--eta-guidance", "0", "1"])
+    rows = list(generators.rows(args))
+    assert [(r["name"], r["nfe"]) for r in rows] == [  # DDIM 2 visits t = 999 and 0: below 600, one guided step
+        ("CFG w=0, DDIM 2", 2), ("CFG w=1, DDIM 2", 4), ("CFG w=1 at t<600, DDIM 2", 3),
+        ("CFG w=0, DDIM 2, eta 1", 2), ("CFG w=1, DDIM 2, eta 1", 4)]
+    assert rows[3]["IS"] != rows[0]["IS"]  # the same noise seed, other samples: eta 1 adds noise on the way
+
+
 def test_generators_flow_and_cpu_rows(tmp_path, capsys, monkeypatch):
     import shutil
     from course_lib import checkpoint, train

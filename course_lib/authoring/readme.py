@@ -84,9 +84,10 @@ def measured_rows(results: dict) -> list[tuple[str, str, str]]:
                                 for n in shown), "DDIM 50: IS ≥ 9.4, FD ≤ 5, in-between ≤ 5 %"))
         guided = max((r for r in gen["rows"] if r["name"].startswith("CFG")), key=lambda r: r["IS"], default=None)
         if guided:
-            rows.append((f"lesson 10, guided `ddpm_mnist_cfg`, best IS ({guided['name']}): IS / FD / in-between",
-                         f"{guided['IS']:.2f} / {guided['FD']:.1f} / {100 * guided['in_between']:.1f} %",
-                         "IS ≥ 9.7, in-between ≤ 2 %"))
+            where = guided.get("device", gen.get("device_name", "CPU")).split(",")[0]
+            rows.append((f"lesson 10, guided `ddpm_mnist_cfg` ({where}), best IS ({guided['name']}): IS / FD / "
+                         f"in-between", f"{guided['IS']:.2f} / {guided['FD']:.1f} / {100 * guided['in_between']:.1f} % "
+                         f"(n {guided['n']:,})", "IS ≥ 9.7, in-between ≤ 2 %"))
     else:
         rows.append(("diffusion vs DCGAN (lesson 10)", _missing("generators"), "IS ≥ 9.4, FD ≤ 5"))
     rows += flow_rows(by_name)

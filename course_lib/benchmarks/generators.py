@@ -10,7 +10,7 @@ Rows: the real test digits (never seen by the judge; they are the FD reference, 
 training digits as the real-data reference; the DCGAN with and without rejection sampling; the unconditional diffusion
 model `ddpm_mnist` with the course's samplers (DDIM 50, 20 and 10, deterministic and stochastic (eta = 1), DDPM 1000)
 and diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
-`ddpm_mnist_cfg` at several w; the CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with
+`ddpm_mnist_cfg` at several w (deterministic DDIM, guided at every step or below t = 600, and stochastic DDIM); the CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with
 `--cpu-dpm-steps` DPM-Solver++ rows); and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`,
 `--flow-guide`; their rows: course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every
 row starts from noise seeded with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append
@@ -127,13 +127,16 @@ def rows(args):
     if "cfg" in only and checkpoint.CHECKPOINT_DIR.joinpath(f"{GUIDED}.pt").exists():
         cfg, cfg_meta = checkpoint.load_model(GUIDED, device)
         cfg_s = total_seconds(cfg_meta["metrics"])
-        plain = [(w, None) for w in args.guidance] + [(w, args.guide_below) for w in args.interval_guidance]
-        for w, below in plain:  # every digit equally often
-            fn = (lambda c, g, w=w, below=below: sample_ddim(cfg, c, betas, args.guidance_steps, w=w, generator=g,
-                                                             y=torch.arange(c, device=device) % 10, guide_below=below))
+        plain = ([(w, None, 0.0) for w in args.guidance] + [(w, args.guide_below, 0.0) for w in args.interval_guidance]
+                 + [(w, None, 1.0) for w in args.eta_guidance])
+        for w, below, eta in plain:  # every digit equally often
+            fn = (lambda c, g, w=w, below=below, eta=eta: sample_ddim(
+                cfg, c, betas, args.guidance_steps, w=w, generator=g, y=torch.arange(c, device=device) % 10,
+                guide_below=below, eta=eta))
             images, rate = timed(fn, args.n_ddim, args.batch_size, device, args.seed)
             guided = sum(t < (below or len(betas)) for t in ddim_timesteps(len(betas), args.guidance_steps)) * (w != 0)
-            yield {"name": f"CFG w={w:g}" + (f" at t<{below}" if below else "") + f", DDIM {args.guidance_steps}",
+            yield {"name": f"CFG w={w:g}" + (f" at t<{below}" if below else "") + f", DDIM {args.guidance_steps}"
+                           + (", eta 1" if eta else ""),
                    "nfe": args.guidance_steps + guided, "train_s": cfg_s, "img_s": rate,
                    **scores(clf, images, test_feats, n_common)}
     if "cpu" in only and cpu_ran(args) and checkpoint.CHECKPOINT_DIR.joinpath(f"{CPU_RECIPE}.pt").exists():
@@ -188,6 +191,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--interval-guidance", type=float, nargs="*", default=[1.0, 2.0, 4.0],
                    help="CFG weights applied only at steps t < --guide-below")
     p.add_argument("--guide-below", type=int, default=600)
+    p.add_argument("--eta-guidance", type=float, nargs="*", default=[0.0, 0.5, 1.0],
+                   help="CFG weights w of stochastic guided rows (DDIM with eta = 1)")
     p.add_argument("--cpu-steps", type=int, nargs="*", default=[50, 20], help="DDIM rows of the CPU-recipe model")
     p.add_argument("--cpu-eta-steps", type=int, nargs="*", default=[50], help="its stochastic DDIM rows (eta = 1)")
     p.add_argument("--cpu-dpm-steps", type=int, nargs="*", default=[], help="its DPM-Solver++ rows (diffusers)")
