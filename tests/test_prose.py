@@ -38,6 +38,8 @@ ALLOWED = {
     ("11", "2.85"): "Karras et al. 2024's best autoguidance weights (their Sec. 5), cited",
     ("11", "0.7"): "Karras et al. 2024's weights 1.70 to 2.85 minus 1 (the course's w)",
     ("11", "1.85"): "Karras et al. 2024's weights 1.70 to 2.85 minus 1 (the course's w)",
+    ("11", "75"): "the course's CPU training budget in minutes for a model with its guide (issues 18 and 20); "
+                  "the runs' own minutes are printed by the cells that describe them",
     ("07", "30.59"): "SRCNN paper model, `train srcnn --paper` at commit bdf755e (not shipped)",
     ("07", "+0.85"): "SRCNN paper model, `train srcnn --paper` at commit bdf755e (not shipped)",
     ("07", "9"): "SRCNN paper model's training minutes, `train srcnn --paper` at commit bdf755e (not shipped)",
