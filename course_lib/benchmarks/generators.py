@@ -10,10 +10,10 @@ Rows: the real test digits (never seen by the judge; they are the FD reference, 
 training digits as the real-data reference; the DCGAN with and without rejection sampling; the unconditional diffusion
 model `ddpm_mnist` with the course's samplers (DDIM 50, 20 and 10, deterministic and stochastic (eta = 1), DDPM 1000)
 and diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
-`ddpm_mnist_cfg` at several w (deterministic DDIM, guided at every step or below t = 600, and stochastic DDIM); the CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with
-`--cpu-dpm-steps` DPM-Solver++ rows); and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`,
-`--flow-guide`; their rows: course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every
-row starts from noise seeded with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append
+`ddpm_mnist_cfg` at several w (deterministic DDIM guided at every step or below t = 600, and stochastic DDIM); the
+CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with `--cpu-dpm-steps` DPM-Solver++ rows);
+and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`, `--flow-guide`; their rows:
+course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every row starts from noise seeded with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append
 keeps both and a row's spread over noise can be read). `--record` (or `python -m course_lib.benchmark --record
 generators`) stores the table in ddpm_mnist.pt's metadata, where lesson 10 reads it. The defaults measure every row on
 10,000 samples, as the recorded table's GPU rows were (about 2 minutes on one H200); rows measured on the CPU were
@@ -127,9 +127,10 @@ def rows(args):
     if "cfg" in only and checkpoint.CHECKPOINT_DIR.joinpath(f"{GUIDED}.pt").exists():
         cfg, cfg_meta = checkpoint.load_model(GUIDED, device)
         cfg_s = total_seconds(cfg_meta["metrics"])
-        plain = ([(w, None, 0.0) for w in args.guidance] + [(w, args.guide_below, 0.0) for w in args.interval_guidance]
-                 + [(w, None, 1.0) for w in args.eta_guidance])
-        for w, below, eta in plain:  # every digit equally often
+        settings = ([(w, None, 0.0) for w in args.guidance]  # (w, guided only below this t, eta)
+                    + [(w, args.guide_below, 0.0) for w in args.interval_guidance]
+                    + [(w, None, 1.0) for w in args.eta_guidance])
+        for w, below, eta in settings:  # every digit equally often
             fn = (lambda c, g, w=w, below=below, eta=eta: sample_ddim(
                 cfg, c, betas, args.guidance_steps, w=w, generator=g, y=torch.arange(c, device=device) % 10,
                 guide_below=below, eta=eta))
