@@ -13,8 +13,8 @@ and diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); cl
 `ddpm_mnist_cfg` at several w (deterministic DDIM guided at every step or below t = 600, and stochastic DDIM); the
 CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with `--cpu-dpm-steps` DPM-Solver++ rows);
 and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`, `--flow-guide`; their rows:
-course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every row starts from noise seeded with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append
-keeps both and a row's spread over noise can be read). `--record` (or `python -m course_lib.benchmark --record
+course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every row starts from noise
+seeded with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append keeps both and a row's spread over noise can be read). `--record` (or `python -m course_lib.benchmark --record
 generators`) stores the table in ddpm_mnist.pt's metadata, where lesson 10 reads it. The defaults measure every row on
 10,000 samples, as the recorded table's GPU rows were (about 2 minutes on one H200); rows measured on the CPU were
 added with `--append` (the table's `appended` list keeps each run's arguments; `--drop NAME ...` removes rows
