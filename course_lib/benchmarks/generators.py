@@ -6,20 +6,20 @@ the 10,000 MNIST test digits' features, per-digit shares (min / max), the in-bet
 second while sampling on the machine that ran the benchmark (named in the results). FD falls with the sample count
 (lesson 05), so besides each row's own FD the table gives FD on the first `n_common` samples of every row.
 
-Rows: the real test digits (never seen by the judge; they are the FD reference, so no FD of their own) and real
-training digits as the real-data reference; the DCGAN with and without rejection sampling; the unconditional diffusion
-model `ddpm_mnist` with the course's samplers (DDIM 50, 20 and 10, deterministic and stochastic (eta = 1), DDPM 1000)
-and diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
+Rows: the real test digits (never seen by the judge; they are the FD reference, so no FD of their own) and real training
+digits as the real-data reference; the DCGAN with and without rejection sampling; the unconditional diffusion model
+`ddpm_mnist` with the course's samplers (DDIM 50, 20 and 10, deterministic and stochastic (eta = 1), DDPM 1000) and
+diffusers' DPM-Solver++ at 10 and 20 evaluations (course_lib.schedulers); classifier-free guidance rows of
 `ddpm_mnist_cfg` at several w (deterministic DDIM guided at every step or below t = 600, and stochastic DDIM); the
-CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with `--cpu-dpm-steps` DPM-Solver++ rows);
-and lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`, `--flow-guide`; their rows:
-course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every row starts from noise
-seeded with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append keeps both and a row's spread over noise can be read). `--record` (or `python -m course_lib.benchmark --record
-generators`) stores the table in ddpm_mnist.pt's metadata, where lesson 10 reads it. The defaults measure every row on
-10,000 samples, as the recorded table's GPU rows were (about 2 minutes on one H200); rows measured on the CPU were
-added with `--append` (the table's `appended` list keeps each run's arguments; `--drop NAME ...` removes rows
-that no new row replaces, as when a checkpoint is retrained), and `--n 1000 --n-ddpm 100` gives a
-rougher table on a CPU.
+CPU-recipe model `ddpm_mnist_cpu` if present (DDIM, stochastic DDIM, and with `--cpu-dpm-steps` DPM-Solver++ rows); and
+lesson 11's flow-matching models if present (`--flow`, `--flow-cfg`, `--flow-guide`; their rows:
+course_lib.benchmarks.flow_rows). A group whose checkpoint is missing is skipped. Every row starts from noise seeded
+with `--seed` (0; another seed adds "(noise seed S)" to the row names, so that --append keeps both and a row's spread
+over noise can be read). `--record` (or `python -m course_lib.benchmark --record generators`) stores the table in
+ddpm_mnist.pt's metadata, where lesson 10 reads it. The defaults measure every row on 10,000 samples, as the recorded
+table's GPU rows were (about 2 minutes on one H200); rows measured on the CPU were added with `--append` (the table's
+`appended` list keeps each run's arguments; `--drop NAME ...` removes rows that no new row replaces, as when a
+checkpoint is retrained), and `--n 1000 --n-ddpm 100` gives a rougher table on a CPU.
 """
 import argparse
 import sys
